@@ -1,0 +1,73 @@
+"""jitnest: PyNEST with NESTML models named like built-ins.
+
+Change one line, ``import nest`` → ``import jitnest as nest``, and name NESTML models in
+``Create``/``Connect``. jitnest records the network, and at the first call that needs the real
+kernel infers the neuron–synapse combinations, generates them with NESTML, compiles them into
+NEST modules (cached by content hash), installs them and builds the real network.
+
+Besides PyNEST's API, this module offers:
+
+* ``add_model_path(folder)``, ``add_model_file(path)``, ``add_model_source(text)``: where NESTML
+  models come from (plus ``JITNEST_MODEL_PATH`` and NESTML's own model library);
+* ``build()``: build the recorded network now (otherwise the first Simulate does);
+* ``install_import_hook()``: make ``import nest`` anywhere (e.g. in PyNN) mean jitnest.
+
+``jitnest.__version__`` is NEST's version, as for ``nest.__version__``; jitnest's own version is
+``jitnest.jitnest_version``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+from . import facade
+from ._version import __version__ as jitnest_version
+from .pynest import REAL
+from .session import SESSION
+
+for _name, _value in facade.public_api().items():
+    globals()[_name] = _value
+
+__version__ = REAL.__version__
+
+
+def add_model_path(folder: str | os.PathLike) -> None:
+    """Look for NESTML models (``*.nestml``, recursively) in ``folder`` before other places."""
+    SESSION.model_path.add_folder(folder)
+
+
+def add_model_file(path: str | os.PathLike) -> list[str]:
+    """Make the models in one NESTML file available; returns their names."""
+    return SESSION.model_path.add_file(path)
+
+
+def add_model_source(text: str) -> list[str]:
+    """Make NESTML models given as source text available (e.g. from a notebook cell).
+
+    Returns the model names. Registering changed text for a name makes later uses of that name
+    mean the new text, and so a new build: a stale module is never reused.
+    """
+    names = SESSION.model_path.add_source(text)
+    SESSION.names.reset_model_refs(names)
+    return names
+
+
+def build() -> None:
+    """Build and install what the recorded network needs now, instead of at the first Simulate."""
+    SESSION.materialize()
+
+
+def install_import_hook() -> None:
+    """Make ``import nest`` return jitnest from now on (for third-party code and notebooks)."""
+    from .hooks import install
+
+    install()
+
+
+def __getattr__(name: str) -> Any:  # noqa: D401 -- replaced by FacadeModule below
+    return facade.resolve_attribute(name)
+
+
+sys.modules[__name__].__class__ = facade.FacadeModule

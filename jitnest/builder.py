@@ -1,0 +1,220 @@
+"""Turn units into installed-ready NEST modules: generate (NESTML), compile (CMake), publish (cache).
+
+Each unit becomes one module whose name is derived from its cache key, so a rebuilt module
+never reuses the file name of an older one (NEST issue 3802: reloading a rebuilt library
+from the same path can keep running the old code).
+
+The key covers everything that changes the binary: the unit (models, post ports, weight and
+delay variables), each model's source text, NESTML's version, the toolchain identity (compiler,
+flags, NEST version and build stamp, header origin) and jitnest's own generator inputs (this
+module's version, the worker's source, the CMake project and the registration template).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import os
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+
+from . import nestml_adapter
+from ._version import __version__ as jitnest_version
+from .cache import CacheEntry, ModuleCache, stable_hash
+from .combinations import Plan, Unit
+from .errors import BuildError
+from .progress import Progress
+from .toolchain import Toolchain
+
+GENERATOR_VERSION = 1
+_TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
+_COMPILER_ERROR_LINES = 25
+
+
+def _generator_identity(toolchain: Toolchain) -> str:
+    files = [nestml_adapter.WORKER, _TEMPLATE_DIR / "module.cpp.jinja",
+             Path(toolchain.cmake_project_dir) / "FindNESTHeaders.cmake",
+             Path(toolchain.cmake_project_dir) / "nest_module" / "CMakeLists.txt"]
+    return stable_hash([GENERATOR_VERSION, jitnest_version] + [f.read_text() for f in files])
+
+
+def unit_key(unit: Unit, toolchain: Toolchain) -> str:
+    return stable_hash({
+        "unit": unit.describe(),
+        "nestml": nestml_adapter.nestml_version(),
+        "toolchain": toolchain.identity(),
+        "generator": _generator_identity(toolchain),
+    })
+
+
+def module_name_for(key: str) -> str:
+    return f"jitnest_{key[:20]}_module"
+
+
+@dataclass(frozen=True)
+class BuiltUnit:
+    """A unit and its published module; answers the generated name of each model."""
+
+    unit: Unit
+    entry: CacheEntry
+    built_here: bool
+
+    def generated_name(self, source_model: str, kind: str) -> str:
+        for model in self.entry.manifest["models"]:
+            if model["source_model"] == source_model and model["kind"] == kind:
+                return model["name"]
+        raise KeyError(f"module {self.entry.directory} has no {kind} generated from {source_model}")
+
+    @property
+    def module_path(self) -> Path:
+        return self.entry.module_path
+
+
+def _pairs_for(unit: Unit) -> tuple[list[dict], dict[str, str], dict[str, str]]:
+    if not unit.is_combination:
+        pairs: list[dict] = []
+    else:
+        assert unit.neuron is not None
+        pairs = [{"neuron": unit.neuron.name,
+                  "synapses": {s.name: {"post_ports": list(s.post_ports)} for s in unit.synapses}}]
+    weights = {s.name: s.weight_variable for s in unit.synapses if s.weight_variable}
+    delays = {s.name: s.delay_variable for s in unit.synapses if s.delay_variable}
+    return pairs, weights, delays
+
+
+def _select_models(unit: Unit, generated: list[dict]) -> list[dict]:
+    """The generated models that belong in this unit's module (NESTML also emits unpaired twins)."""
+    chosen = []
+    for model in generated:
+        paired = bool(model.get("paired"))
+        if unit.is_combination and not paired:
+            continue  # the neuron alone is a different unit
+        chosen.append(model)
+    return chosen
+
+
+def _run_logged(command: list[str], log: list[str], cwd: Path) -> subprocess.CompletedProcess:
+    log.append(f"$ {' '.join(command)}")
+    completed = subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=False)
+    log.append(completed.stdout)
+    log.append(completed.stderr)
+    return completed
+
+
+def _first_compiler_errors(text: str) -> str:
+    lines = [line for line in text.splitlines() if "error" in line.lower() or line.startswith(" ")]
+    errors = [line for line in lines if "error" in line.lower()]
+    return "\n".join((errors or lines)[:_COMPILER_ERROR_LINES])
+
+
+class UnitBuilder:
+    """Builds the units of a plan into the cache, in parallel."""
+
+    def __init__(self, toolchain: Toolchain, cache: ModuleCache, jobs: int | None = None) -> None:
+        self.toolchain = toolchain
+        self.cache = cache
+        self.jobs = jobs or int(os.environ.get("JITNEST_BUILD_JOBS", "0")) or (os.cpu_count() or 1)
+        self._templates = jinja2.Environment(loader=jinja2.FileSystemLoader(str(_TEMPLATE_DIR)),
+                                             keep_trailing_newline=True, undefined=jinja2.StrictUndefined)
+
+    def build_plan(self, plan: Plan, sites_of: dict[str, list] | None = None,
+                   progress: Progress | None = None) -> dict[Unit, BuiltUnit]:
+        """Every unit of ``plan`` as a published module; raises BuildError for the first failure."""
+        units = plan.sorted_units()
+        if not units:
+            return {}
+        progress = progress or Progress(len(units))
+        compile_jobs = max(1, self.jobs // len(units))
+        results: dict[Unit, BuiltUnit] = {}
+        with concurrent.futures.ThreadPoolExecutor(max_workers=min(len(units), self.jobs)) as pool:
+            futures = {pool.submit(self.build_unit, unit, compile_jobs, progress, sites_of): unit
+                       for unit in units}
+            for future in concurrent.futures.as_completed(futures):
+                results[futures[future]] = future.result()
+        return results
+
+    def build_unit(self, unit: Unit, compile_jobs: int = 1, progress: Progress | None = None,
+                   sites_of: dict[str, list] | None = None) -> BuiltUnit:
+        key = unit_key(unit, self.toolchain)
+        started = time.monotonic()
+        report = progress or Progress(1, quiet=True)
+
+        def build(work: Path) -> dict:
+            return self._build_into(work, unit, key, compile_jobs, report, sites_of or {})
+
+        entry, built_here = self.cache.get_or_build(
+            key, build, on_wait=lambda: report.stage(unit.label, "waiting for another process building it"))
+        report.finished(unit.label, time.monotonic() - started, cached=not built_here)
+        return BuiltUnit(unit, entry, built_here)
+
+    def _fail(self, unit: Unit, key: str, what: str, log: list[str], sites_of: dict[str, list]) -> BuildError:
+        log_path = self.cache.keep_failed_log(key, "\n".join(log))
+        sites = [site for model in unit.models for site in sites_of.get(model.name, [])[:1]]
+        return BuildError(f"building {unit.label} failed: {what}", str(log_path), sites)
+
+    def _build_into(self, work: Path, unit: Unit, key: str, compile_jobs: int, progress: Progress,
+                    sites_of: dict[str, list]) -> dict:
+        module_name = module_name_for(key)
+        generated_dir = work / "generated"
+        log: list[str] = [f"jitnest build of {unit.label} (key {key})"]
+        started = time.monotonic()
+
+        progress.stage(unit.label, "generating code with NESTML")
+        pairs, weights, delays = _pairs_for(unit)
+        files = sorted({m.file for m in unit.models})
+        result = nestml_adapter.generate(files, generated_dir, module_name, pairs, weights, delays,
+                                         f"v{self.toolchain.nest_version}")
+        log.append(result.log)
+        if not result.ok:
+            problems = "\n".join(f"  {p}" for p in result.problems())
+            raise self._fail(unit, key, f"NESTML code generation reported errors:\n{problems}", log, sites_of)
+        generation_seconds = time.monotonic() - started
+        models = _select_models(unit, result.answer["models"])
+
+        sources = [m["source"] for m in models if m.get("source")] + [f"{module_name}.cpp"]
+        template = self._templates.get_template("module.cpp.jinja")
+        (generated_dir / f"{module_name}.cpp").write_text(template.render(
+            module_name=module_name, jitnest_version=jitnest_version, unit_label=unit.label,
+            headers=[m["header"] for m in models], register_calls=[m["register_call"] for m in models]))
+
+        progress.stage(unit.label, f"compiling {len(sources)} files")
+        build_dir = work / "build"
+        configure = [self.toolchain.cmake, "-S", str(Path(self.toolchain.cmake_project_dir) / "nest_module"),
+                     "-B", str(build_dir), f"-DJITNEST_MODULE_NAME={module_name}",
+                     f"-DJITNEST_SOURCE_DIR={generated_dir}", f"-DJITNEST_SOURCES={';'.join(sources)}"]
+        configure += [f"-D{k}={v}" for k, v in self.toolchain.cmake_definitions().items()]
+        if self.toolchain.ninja:
+            configure += ["-G", "Ninja", f"-DCMAKE_MAKE_PROGRAM={self.toolchain.ninja}"]
+        if _run_logged(configure, log, work).returncode != 0:
+            raise self._fail(unit, key, "CMake could not configure the module build", log, sites_of)
+        compiled = _run_logged([self.toolchain.cmake, "--build", str(build_dir), "-j", str(compile_jobs)],
+                               log, work)
+        if compiled.returncode != 0:
+            errors = _first_compiler_errors(compiled.stdout + compiled.stderr)
+            raise self._fail(unit, key, f"the C++ compiler failed:\n{errors}", log, sites_of)
+
+        module_file = f"{module_name}.so"
+        os.replace(build_dir / module_file, work / module_file)
+        import shutil
+
+        shutil.rmtree(build_dir, ignore_errors=True)
+        (work / "build.log").write_text("\n".join(log))
+        return {
+            "key": key,
+            "module_name": module_name,
+            "module_file": module_file,
+            "unit": unit.describe(),
+            "label": unit.label,
+            "models": [{"name": m["name"], "kind": m["kind"], "source_model": m["source_model"]}
+                       for m in models],
+            "sources": [{"model": m.name, "path": m.file, "sha256": m.source_sha256} for m in unit.models],
+            "nestml_version": nestml_adapter.nestml_version(),
+            "jitnest_version": jitnest_version,
+            "toolchain": self.toolchain.identity(),
+            "generation_seconds": round(generation_seconds, 3),
+            "build_seconds": round(time.monotonic() - started, 3),
+            "created": time.time(),
+        }

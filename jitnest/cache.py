@@ -1,0 +1,195 @@
+"""The module cache: content-addressed, published atomically, built once per key.
+
+Layout under the cache root (``$JITNEST_CACHE_DIR``, else the user cache dir), created 0700::
+
+    modules/<key>/            a published entry: <module>.so, manifest.json, generated/, build.log
+    models/<sha>.json         parsed model descriptions (see model_info)
+    sources/<sha>.nestml      inline NESTML sources registered from notebooks
+    locks/<key>.lock          per-key file locks (released by the OS if a builder dies)
+    tmp/<key>.<pid>.<rand>/   builds in progress; renamed into modules/ when complete
+    logs/                     logs of failed builds, kept for the user
+
+Contract: an entry under ``modules/`` is complete or absent. A build writes into ``tmp/`` and
+is published with one ``rename``; a build killed mid-way leaves only a ``tmp/`` directory,
+which later builds ignore and remove. Before an entry is used its manifest is checked: the
+module file's SHA-256 must match and the entry must belong to the current user and not be
+writable by others (loading a shared library runs its code). A failing entry is moved aside
+and rebuilt, never loaded.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import stat
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import filelock
+import platformdirs
+
+from .errors import CacheIntegrityError
+
+MANIFEST = "manifest.json"
+
+
+def cache_root() -> Path:
+    """The cache directory, created private to the user if missing."""
+    root = Path(os.environ.get("JITNEST_CACHE_DIR") or platformdirs.user_cache_dir("jitnest"))
+    root.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return root
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def stable_hash(payload: object) -> str:
+    """SHA-256 of a JSON-serialisable value, independent of dict order."""
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class CacheEntry:
+    """A published, verified module: its directory and manifest."""
+
+    key: str
+    directory: Path
+    manifest: dict
+
+    @property
+    def module_path(self) -> Path:
+        return self.directory / self.manifest["module_file"]
+
+
+def _check_private(path: Path) -> None:
+    info = path.stat()
+    if info.st_uid != os.getuid():
+        raise CacheIntegrityError(f"refusing to load {path}: it is owned by uid {info.st_uid}, not you")
+    if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        raise CacheIntegrityError(
+            f"refusing to load {path}: it is writable by other users (mode {stat.filemode(info.st_mode)}); "
+            "loading a shared library runs its code. Fix with chmod go-w, or clear the cache.")
+
+
+class ModuleCache:
+    """Build-once, publish-atomically storage of compiled modules under one root."""
+
+    def __init__(self, root: Path | None = None) -> None:
+        self.root = root if root is not None else cache_root()
+        for sub in ("modules", "locks", "tmp", "logs"):
+            (self.root / sub).mkdir(parents=True, exist_ok=True, mode=0o700)
+
+    def entry_dir(self, key: str) -> Path:
+        return self.root / "modules" / key
+
+    def lookup(self, key: str) -> CacheEntry | None:
+        """The verified entry for ``key``, or None if absent. Raises CacheIntegrityError if unsafe."""
+        directory = self.entry_dir(key)
+        manifest_path = directory / MANIFEST
+        if not manifest_path.is_file():
+            return None
+        _check_private(directory)
+        try:
+            manifest = json.loads(manifest_path.read_text())
+            module = directory / manifest["module_file"]
+            _check_private(module)
+            if sha256_file(module) != manifest["module_sha256"]:
+                raise CacheIntegrityError(f"{module} does not match the SHA-256 in its manifest")
+        except (OSError, ValueError, KeyError) as error:
+            raise CacheIntegrityError(f"cache entry {directory} is incomplete or corrupt: {error}") from error
+        return CacheEntry(key, directory, manifest)
+
+    def _discard(self, key: str) -> None:
+        """Move a bad entry out of the way (rename is atomic; deletion may then take its time)."""
+        directory = self.entry_dir(key)
+        if directory.exists():
+            trash = self.root / "tmp" / f"{key}.discarded.{os.getpid()}.{time.time_ns()}"
+            os.rename(directory, trash)
+            shutil.rmtree(trash, ignore_errors=True)
+
+    @contextlib.contextmanager
+    def _lock(self, key: str) -> Iterator[None]:
+        with filelock.FileLock(str(self.root / "locks" / f"{key}.lock")):
+            yield
+
+    def get_or_build(self, key: str, build: Callable[[Path], dict],
+                     on_wait: Callable[[], None] | None = None) -> tuple[CacheEntry, bool]:
+        """The entry for ``key``, building it with ``build(tmp_dir) -> manifest`` if needed.
+
+        Returns ``(entry, built_here)``. Under the per-key lock a concurrent process that
+        built the same key first is seen, so each key is built once. ``build`` must write the
+        module file and return the manifest (this method adds the module's SHA-256). If it
+        raises, nothing is published and the exception propagates.
+        """
+        try:
+            entry = self.lookup(key)
+            if entry is not None:
+                return entry, False
+        except CacheIntegrityError:
+            pass  # re-checked under the lock below, where it is safe to replace it
+        if on_wait is not None and self._is_locked(key):
+            on_wait()
+        with self._lock(key):
+            try:
+                entry = self.lookup(key)
+                if entry is not None:
+                    return entry, False
+            except CacheIntegrityError as error:
+                if "refusing to load" in str(error):
+                    raise
+                self._discard(key)
+            self._remove_stale_builds(key)
+            work = Path(tempfile.mkdtemp(prefix=f"{key}.{os.getpid()}.", dir=self.root / "tmp"))
+            try:
+                manifest = build(work)
+                manifest["module_sha256"] = sha256_file(work / manifest["module_file"])
+                (work / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True))
+                os.chmod(work, 0o700)
+                os.rename(work, self.entry_dir(key))
+            except BaseException:
+                shutil.rmtree(work, ignore_errors=True)
+                raise
+            entry = self.lookup(key)
+            assert entry is not None
+            return entry, True
+
+    def _is_locked(self, key: str) -> bool:
+        lock = filelock.FileLock(str(self.root / "locks" / f"{key}.lock"), timeout=0)
+        try:
+            lock.acquire()
+        except filelock.Timeout:
+            return True
+        lock.release()
+        return False
+
+    def _remove_stale_builds(self, key: str) -> None:
+        """Remove leftovers of killed builds of ``key`` (we hold its lock, so none is running)."""
+        for leftover in (self.root / "tmp").glob(f"{key}.*"):
+            shutil.rmtree(leftover, ignore_errors=True)
+
+    def keep_failed_log(self, key: str, log_text: str) -> Path:
+        path = self.root / "logs" / f"{key[:16]}-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
+        path.write_text(log_text)
+        return path
+
+    def entries(self) -> list[CacheEntry]:
+        """All published entries that pass verification."""
+        found = []
+        for directory in sorted((self.root / "modules").iterdir()):
+            with contextlib.suppress(CacheIntegrityError):
+                entry = self.lookup(directory.name)
+                if entry is not None:
+                    found.append(entry)
+        return found

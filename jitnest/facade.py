@@ -1,0 +1,94 @@
+"""Module objects that answer like PyNEST's ``nest`` module.
+
+Both the ``jitnest`` package itself (for ``import jitnest as nest``) and the stand-in that the
+import hook puts at ``sys.modules["nest"]`` are ``FacadeModule`` instances. An attribute is
+looked up in this order: jitnest's own functions (recording Create, Connect, ...), kernel
+attributes (forwarded to the kernel on every access, never copied: ``nest.resolution = 0.1``
+reaches the kernel and is recorded for replays), then PyNEST's own object, where functions that
+read the kernel are wrapped to build the network first if it is behind the recording.
+"""
+
+from __future__ import annotations
+
+import types
+from typing import Any
+
+from . import api
+from .pynest import REAL, kernel_attribute_names
+
+KERNEL_ATTRIBUTES = kernel_attribute_names()
+
+# PyNEST functions that neither read nor change the network: called as they are.
+PASS_THROUGH = frozenset({
+    "CreateParameter", "CreateMask", "serialize_data", "to_json", "help", "message", "get_verbosity",
+    "NumProcesses", "Rank", "GetLocalVPs", "SyncProcesses", "Models", "ConnectionRules",
+    "set_communicator", "SetAcceptableLatency", "SetMaxBuffered",
+})
+# PyNEST functions that change kernel state without touching nodes: applied at once, recorded.
+APPLIED_AND_RECORDED = frozenset({"set_verbosity", "EnableStructuralPlasticity", "DisableStructuralPlasticity"})
+
+_resolved: dict[str, Any] = {}
+
+
+def _applied_and_recorded(function: Any) -> Any:
+    def call(*args: Any, **kwargs: Any) -> Any:
+        return api.SESSION.record_call(function, args, kwargs, execute_while_pending=True)
+
+    call.__name__ = function.__name__
+    call.__doc__ = function.__doc__
+    return call
+
+
+def resolve_attribute(name: str) -> Any:
+    """What ``nest.<name>`` is, for names jitnest does not define itself."""
+    if name in KERNEL_ATTRIBUTES:
+        return api.get_kernel_attribute(name)
+    if name in _resolved:
+        return _resolved[name]
+    value = getattr(REAL, name)
+    if isinstance(value, types.FunctionType) and name not in PASS_THROUGH:
+        value = _applied_and_recorded(value) if name in APPLIED_AND_RECORDED else api.needs_kernel(value)
+    _resolved[name] = value
+    return value
+
+
+def kernel_set(**kwargs: Any) -> None:
+    """``nest.set(**kwargs)``: set kernel attributes (recorded)."""
+    api.SetKernelStatus(kwargs)
+
+
+def kernel_get(*args: Any) -> Any:
+    """``nest.get(*names)``: read kernel attributes."""
+    if not args:
+        return api.GetKernelStatus()
+    if len(args) == 1:
+        return api.GetKernelStatus(args[0])
+    return api.GetKernelStatus(args)
+
+
+class FacadeModule(types.ModuleType):
+    """A module whose missing attributes and kernel attributes behave as PyNEST's do."""
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__") and name.endswith("__") and name not in ("__version__",):
+            raise AttributeError(name)
+        try:
+            return resolve_attribute(name)
+        except AttributeError:
+            raise AttributeError(f"module 'nest' has no attribute '{name}'") from None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in KERNEL_ATTRIBUTES:
+            api.set_kernel_attribute(name, value)
+        else:
+            super().__setattr__(name, value)
+
+    def __dir__(self) -> list[str]:
+        return sorted(set(super().__dir__()) | set(dir(REAL)))
+
+
+def public_api() -> dict[str, Any]:
+    """The names jitnest defines for the ``nest`` namespace (copied into the hook's stand-in)."""
+    names = dict(api.OWN_FUNCTIONS)
+    names.update(set=kernel_set, get=kernel_get)
+    return names

@@ -1,0 +1,155 @@
+"""Recorded calls: what the user did since the last ResetKernel, replayable in order.
+
+NEST refuses ``Install`` once any node exists, so making NESTML models available means:
+reset the kernel, install the modules, and replay every recorded call in order. An entry
+keeps the user's arguments (mutable containers copied, so later edits by the user do not
+leak in), the user's call site, and after execution its real result.
+
+Entries speak the names the user wrote; a ``Translation`` (see session) turns them into the
+generated models' names at execution time, because which generated model a name means is
+only known once all combinations are known.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from typing import Any, Protocol
+
+import numpy
+
+from .call_site import CallSite
+from .node_ids import NodeIds
+from .pynest import REAL
+
+
+class Translation(Protocol):
+    """What an entry needs from the session to execute against the real kernel."""
+
+    def real(self, value: Any) -> Any: ...
+    def node_model(self, name: str) -> str: ...
+    def syn_spec(self, spec: Any, post: NodeIds) -> Any: ...
+    def model_variants(self, name: str) -> list[str]: ...
+    def copy_variants(self, existing: str, new: str) -> list[tuple[str, str]]: ...
+
+
+def snapshot(value: Any) -> Any:
+    """A copy of containers the user may mutate after the call; other objects are kept as they are."""
+    if isinstance(value, dict):
+        return {k: snapshot(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [snapshot(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(snapshot(v) for v in value)
+    if isinstance(value, numpy.ndarray):
+        return value.copy()
+    return value
+
+
+class Entry:
+    """One recorded call. ``execute`` performs it on the real kernel and keeps the result."""
+
+    def __init__(self, site: CallSite) -> None:
+        self.site = site
+        self.result: Any = None
+
+    def execute(self, tr: Translation) -> None:
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        return type(self).__name__
+
+
+class CreateEntry(Entry):
+    def __init__(self, site: CallSite, model: str, n: int | None, params: Any, positions: Any,
+                 ids: NodeIds) -> None:
+        super().__init__(site)
+        self.model, self.n, self.params, self.positions = model, n, snapshot(params), positions
+        self.ids = ids
+
+    def execute(self, tr: Translation) -> None:
+        kwargs: dict[str, Any] = {}
+        if self.params is not None:
+            kwargs["params"] = tr.real(self.params)
+        if self.positions is not None:
+            kwargs["positions"] = self.positions
+        args = (tr.node_model(self.model),) if self.n is None else (tr.node_model(self.model), self.n)
+        result = REAL.Create(*args, **kwargs)
+        if len(result) and len(self.ids) and result[0].global_id != self.ids.runs[0].first:
+            raise RuntimeError(f"jitnest internal error: replayed Create gave first ID {result[0].global_id}, "
+                               f"recorded {self.ids.runs[0].first}")
+        self.result = result
+
+    def describe(self) -> str:
+        return f"Create({self.model!r}, {self.n})"
+
+
+class ConnectEntry(Entry):
+    def __init__(self, site: CallSite, pre: Any, post: Any, post_ids: NodeIds, conn_spec: Any,
+                 syn_spec: Any, return_synapsecollection: bool) -> None:
+        super().__init__(site)
+        self.pre, self.post, self.post_ids = pre, post, post_ids
+        self.conn_spec, self.syn_spec = snapshot(conn_spec), snapshot(syn_spec)
+        self.return_synapsecollection = return_synapsecollection
+
+    def execute(self, tr: Translation) -> None:
+        self.result = REAL.Connect(tr.real(self.pre), tr.real(self.post), tr.real(self.conn_spec),
+                                   tr.syn_spec(tr.real(self.syn_spec), self.post_ids),
+                                   return_synapsecollection=self.return_synapsecollection)
+
+    def describe(self) -> str:
+        return "Connect(...)"
+
+
+class CopyModelEntry(Entry):
+    def __init__(self, site: CallSite, existing: str, new: str, params: Any) -> None:
+        super().__init__(site)
+        self.existing, self.new, self.params = existing, new, snapshot(params)
+
+    def execute(self, tr: Translation) -> None:
+        for real_existing, real_new in tr.copy_variants(self.existing, self.new):
+            REAL.CopyModel(real_existing, real_new, tr.real(self.params))
+
+    def describe(self) -> str:
+        return f"CopyModel({self.existing!r}, {self.new!r})"
+
+
+class SetDefaultsEntry(Entry):
+    def __init__(self, site: CallSite, model: str, params: Any, val: Any) -> None:
+        super().__init__(site)
+        self.model, self.params, self.val = model, snapshot(params), snapshot(val)
+
+    def execute(self, tr: Translation) -> None:
+        for name in tr.model_variants(self.model):
+            REAL.SetDefaults(name, tr.real(self.params), tr.real(self.val))
+
+    def describe(self) -> str:
+        return f"SetDefaults({self.model!r}, ...)"
+
+
+class CallEntry(Entry):
+    """Any other state-changing call: ``function(*args, **kwargs)`` with proxies resolved."""
+
+    def __init__(self, site: CallSite, function: Callable[..., Any], args: tuple = (),
+                 kwargs: dict | None = None) -> None:
+        super().__init__(site)
+        self.function = function
+        self.args = snapshot(tuple(args))
+        self.kwargs = snapshot(dict(kwargs or {}))
+
+    def execute(self, tr: Translation) -> None:
+        self.result = self.function(*tr.real(self.args), **tr.real(self.kwargs))
+
+    def describe(self) -> str:
+        return f"{getattr(self.function, '__name__', 'call')}(...)"
+
+
+def clone_error(error: BaseException, site: CallSite) -> BaseException:
+    """``error`` of the same class, its message extended by the user's call site."""
+    message = f"{error}\n  (recorded in your code at {site})"
+    try:
+        clone = copy.copy(error)
+        clone.args = (message,)
+        return clone
+    except Exception:  # noqa: BLE001 -- some extension exceptions cannot be copied
+        return RuntimeError(message)

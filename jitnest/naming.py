@@ -1,0 +1,252 @@
+"""Model names: what a name the user wrote means, and which generated model realises it.
+
+The user writes ``iaf_psc_exp_neuron`` or ``stdp_synapse_nestml``; NEST knows the generated
+``iaf_psc_exp_neuron_nestml__with_stdp_synapse_nestml``. ``Naming`` resolves names (built-in,
+NESTML, or a ``CopyModel`` alias of either), translates them into generated names once the
+modules are built, and translates answers from NEST back into the user's names.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from . import model_info
+from .builder import BuiltUnit
+from .call_site import CallSite
+from .combinations import Plan, Unit
+from .errors import ConnectionModelError, UnknownModelError
+from .model_info import ModelInfo
+from .model_path import ModelPath, strip_suffix
+from .node_ids import NodeIds
+from .pynest import REAL, CollocatedSynapses
+
+_NAME_KEYS = frozenset({"model", "synapse_model"})
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    """What a model name means: a NEST built-in, or a NESTML model (``info``), maybe via aliases."""
+
+    name: str
+    root: str
+    info: ModelInfo | None = None
+    is_alias: bool = False
+
+    @property
+    def is_nestml(self) -> bool:
+        return self.info is not None
+
+    @property
+    def is_nestml_neuron(self) -> bool:
+        return self.info is not None and not self.info.is_synapse
+
+    @property
+    def is_nestml_synapse(self) -> bool:
+        return self.info is not None and self.info.is_synapse
+
+
+class Naming:
+    """Name resolution and translation for one kernel epoch (reset by ResetKernel)."""
+
+    def __init__(self, model_path: ModelPath) -> None:
+        self.model_path = model_path
+        self.reset()
+
+    def reset(self) -> None:
+        self.aliases: dict[str, str] = {}
+        self.user_names: dict[str, str] = {}
+        self.plan = Plan()
+        self.built: dict[Unit, BuiltUnit] = {}
+        self._builtin: frozenset[str] | None = None
+        self._reverse: dict[str, str] = {}
+        self._reverse_pattern: re.Pattern | None = None
+        self._refs: dict[str, ModelRef] = {}
+
+    def forget_builtins(self) -> None:
+        """Call after anything that adds models to the kernel (Install, CopyModel of built-ins)."""
+        self._builtin = None
+
+    def _builtins(self) -> frozenset[str]:
+        if self._builtin is None:
+            self._builtin = frozenset(REAL.node_models) | frozenset(REAL.synapse_models)
+        return self._builtin
+
+    # --- resolution ---------------------------------------------------------------------
+
+    def resolve(self, name: str, site: CallSite | None = None) -> ModelRef:
+        """What ``name`` means; raises UnknownModelError or NestmlModelError naming ``site``."""
+        if not isinstance(name, str):
+            raise TypeError(f"model name must be a string, not {type(name).__name__}")
+        ref = self._refs.get(name)
+        if ref is not None:
+            return ref
+        if name in self.aliases:
+            base = self.resolve(self.aliases[name], site)
+            ref = ModelRef(name, base.root, base.info, is_alias=True)
+        else:
+            bare = strip_suffix(name)
+            source = self.model_path.find(bare) if bare is not None else None
+            if source is None and name in self._builtins():
+                ref = ModelRef(name, name)
+            else:
+                source = source or self.model_path.find(name)
+                if source is None:
+                    raise self._unknown(name, site)
+                info = model_info.load(source, site)
+                ref = ModelRef(name, info.name, info)
+                self.user_names.setdefault(info.name, name)
+        self._refs[name] = ref
+        return ref
+
+    def _unknown(self, name: str, site: CallSite | None) -> UnknownModelError:
+        candidates = list(self._builtins()) + self.model_path.all_names()
+        close = difflib.get_close_matches(name, candidates, n=3)
+        hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+        folders = ", ".join(str(f) for f in self.model_path.folders()) or "(none)"
+        return UnknownModelError(
+            f"{name} is not a known model name: not a NEST built-in and no NESTML model of that name on "
+            f"the model path ({folders}).{hint}", site)
+
+    def reset_model_refs(self, names: list[str]) -> None:
+        """Forget resolutions of ``names`` (their source changed), with or without suffix."""
+        for name in list(self._refs):
+            if name in names or strip_suffix(name) in names:
+                del self._refs[name]
+
+    def add_alias(self, new: str, existing: str) -> None:
+        self.aliases[new] = existing
+        self._refs.pop(new, None)
+
+    def post_neuron(self, synapse: ModelRef, post: NodeIds, site: CallSite | None) -> list[ModelInfo]:
+        """The NESTML neuron a postsynaptic-state-reading synapse targets; checks it is one model."""
+        if synapse.info is None or not synapse.info.reads_postsynaptic_state:
+            return []
+        refs = [self.resolve(model, site) for model in post.models()]
+        builtin = [r.name for r in refs if not r.is_nestml_neuron]
+        if builtin:
+            raise ConnectionModelError(
+                f"synapse '{synapse.name}' reads postsynaptic state (ports {', '.join(synapse.info.post_ports)}),"
+                f" so its targets must be NESTML neurons; these targets are not: {', '.join(builtin)}", site)
+        neurons = {r.info.name: r.info for r in refs if r.info is not None}
+        if len(neurons) > 1:
+            raise ConnectionModelError(
+                f"synapse '{synapse.name}' is generated together with its postsynaptic neuron model, and this "
+                f"Connect targets several NESTML models ({', '.join(sorted(neurons))}); connect each target "
+                "population in its own Connect call", site)
+        return list(neurons.values())
+
+    # --- translation into generated names -----------------------------------------------
+
+    def set_built(self, plan: Plan, built: dict[Unit, BuiltUnit]) -> None:
+        self.plan, self.built = plan, built
+        reverse: dict[str, str] = {}
+        for unit, built_unit in built.items():
+            for model in unit.models:
+                kind = "synapse" if model.is_synapse else "neuron"
+                reverse[built_unit.generated_name(model.name, kind)] = self.user_names.get(model.name, model.name)
+        for alias in self.aliases:
+            for _, variant in self.copy_variants(self.aliases[alias], alias):
+                if variant != alias:
+                    reverse[variant] = alias
+        self._reverse = reverse
+        names = sorted(reverse, key=len, reverse=True)
+        self._reverse_pattern = re.compile("|".join(rf"\b{re.escape(n)}\b" for n in names)) if names else None
+        self.forget_builtins()
+
+    def _generated(self, info: ModelInfo, post_neuron: str | None = None) -> str:
+        if info.is_synapse:
+            unit = self.plan.unit_of_synapse(info.name, post_neuron)
+        else:
+            unit = self.plan.unit_of_neuron(info.name)
+        if unit is None or unit not in self.built:
+            raise RuntimeError(f"jitnest internal error: no module built for NESTML model {info.name}")
+        return self.built[unit].generated_name(info.name, "synapse" if info.is_synapse else "neuron")
+
+    def _paired_neurons(self, synapse: ModelInfo) -> list[str]:
+        return sorted(u.neuron.name for u in self.plan.units
+                      if u.neuron is not None and any(s.name == synapse.name for s in u.synapses))
+
+    def _variant(self, alias: str, synapse: ModelInfo, neuron: str) -> str:
+        return alias if len(self._paired_neurons(synapse)) <= 1 else f"{alias}__for_{neuron}"
+
+    def node_model(self, name: str) -> str:
+        ref = self.resolve(name)
+        if ref.info is None or ref.is_alias:
+            return name
+        return self._generated(ref.info)
+
+    def synapse_model(self, name: str, post: NodeIds) -> str:
+        ref = self.resolve(name)
+        if ref.info is None:
+            return name
+        neurons = self.post_neuron(ref, post, None)
+        neuron = neurons[0].name if neurons else None
+        if ref.is_alias:
+            return self._variant(name, ref.info, neuron) if neuron else name
+        return self._generated(ref.info, neuron)
+
+    def syn_spec(self, spec: Any, post: NodeIds) -> Any:
+        if isinstance(spec, str):
+            return self.synapse_model(spec, post)
+        if isinstance(spec, dict) and "synapse_model" in spec:
+            return {**spec, "synapse_model": self.synapse_model(spec["synapse_model"], post)}
+        if isinstance(spec, CollocatedSynapses):
+            return CollocatedSynapses(*[self.syn_spec(s, post) for s in spec.syn_specs])
+        return spec
+
+    def copy_variants(self, existing: str, new: str) -> list[tuple[str, str]]:
+        """(generated source model, new model name) pairs that realise ``CopyModel(existing, new)``."""
+        ref = self.resolve(existing)
+        if ref.info is None:
+            return [(existing, new)]
+        if not ref.info.reads_postsynaptic_state:
+            if self.plan.unit_of_neuron(ref.info.name) is None and self.plan.unit_of_synapse(ref.info.name, None) is None:
+                return []
+            return [(self.node_model(existing) if not ref.info.is_synapse else
+                     (existing if ref.is_alias else self._generated(ref.info)), new)]
+        pairs = []
+        for neuron in self._paired_neurons(ref.info):
+            source = self._variant(existing, ref.info, neuron) if ref.is_alias else self._generated(ref.info, neuron)
+            pairs.append((source, self._variant(new, ref.info, neuron)))
+        return pairs
+
+    def model_variants(self, name: str) -> list[str]:
+        """Every generated/real model that ``SetDefaults(name, ...)`` must reach."""
+        ref = self.resolve(name)
+        if ref.info is None:
+            return [name]
+        if ref.info.reads_postsynaptic_state:
+            return [new for _, new in self.copy_variants(name, name)] if ref.is_alias else [
+                self._generated(ref.info, n) for n in self._paired_neurons(ref.info)]
+        if ref.is_alias:
+            return [name]
+        needed = (self.plan.unit_of_synapse(ref.info.name, None) if ref.info.is_synapse
+                  else self.plan.unit_of_neuron(ref.info.name))
+        return [self._generated(ref.info)] if needed is not None else []
+
+    # --- translation back into the user's names -----------------------------------------
+
+    def to_user(self, value: Any) -> Any:
+        """``value`` (a NEST answer) with generated model names replaced by the user's names.
+
+        Only strings, the values of ``model``/``synapse_model`` keys and containers of those are
+        visited, so large numeric answers are returned untouched, without a Python-level copy.
+        """
+        if not self._reverse:
+            return value
+        if isinstance(value, str):
+            return self._reverse.get(value, value)
+        if isinstance(value, dict):
+            return {k: self.to_user(v) if k in _NAME_KEYS or isinstance(v, dict) else v
+                    for k, v in value.items()}
+        if isinstance(value, (list, tuple)) and value and isinstance(value[0], (str, dict, list, tuple)):
+            return type(value)(self.to_user(v) for v in value)
+        return value
+
+    def to_user_text(self, text: str) -> str:
+        if self._reverse_pattern is None:
+            return text
+        return self._reverse_pattern.sub(lambda m: self._reverse[m.group(0)], text)

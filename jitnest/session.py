@@ -1,0 +1,198 @@
+"""The session: the recorded network, the real kernel, and how the two are kept in step.
+
+States (per kernel epoch, i.e. since the last ResetKernel):
+
+* **live**: the real kernel holds everything recorded. Calls execute at once (exactly as
+  with plain PyNEST) and are also journaled, so that a later rebuild can replay them.
+* **pending**: a call needed a NESTML model or combination that is not installed. NEST
+  cannot install modules once nodes exist, so from here calls are only recorded; the real
+  kernel is left behind. ``materialize()`` (at Simulate, GetConnections, a read of a built-in
+  node's status, ...) builds the modules, resets the kernel, installs them, replays the
+  journal and moves every proxy to the new real objects: the session is live again.
+
+After simulation time has passed nothing can be replayed (the journal is dropped to free
+memory); a call that would need a new module then raises ``NetworkFrozenError`` at once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import toolchain
+from .builder import UnitBuilder
+from .cache import ModuleCache
+from .call_site import CallSite, capture
+from .combinations import Requirements
+from .errors import JitnestError, NetworkFrozenError
+from .journal import CallEntry, Entry, clone_error
+from .model_path import ModelPath
+from .naming import Naming
+from .node_ids import NodeIds
+from .proxies import NodeCollectionProxy, SynapseCollectionProxy, unwrap
+from .pynest import REAL
+
+
+class Session:
+    """One per process: what the user recorded and what the kernel holds."""
+
+    def __init__(self) -> None:
+        self.model_path = ModelPath()
+        self.names = Naming(self.model_path)
+        self.epoch = 0
+        self.generation = 0
+        self._cache: ModuleCache | None = None
+        self._builder: UnitBuilder | None = None
+        self.last_build: dict = {}
+        self._start_epoch()
+
+    def _start_epoch(self) -> None:
+        self.epoch += 1
+        self.generation += 1
+        self.journal: list[Entry] | None = []
+        self.requirements = Requirements()
+        self.pending = False
+        self.time_passed = False
+        self.node_count = 0
+        self.sites_of: dict[str, list[CallSite]] = {}
+        self.names.reset()
+
+    # --- infrastructure -----------------------------------------------------------------
+
+    @property
+    def cache(self) -> ModuleCache:
+        if self._cache is None:
+            self._cache = ModuleCache()
+        return self._cache
+
+    @property
+    def builder(self) -> UnitBuilder:
+        if self._builder is None:
+            self._builder = UnitBuilder(toolchain.detect(), self.cache)
+        return self._builder
+
+    # --- translation protocol used by journal entries -----------------------------------
+
+    def real(self, value: Any) -> Any:
+        return unwrap(value, self.generation)
+
+    def node_model(self, name: str) -> str:
+        return self.names.node_model(name)
+
+    def syn_spec(self, spec: Any, post: NodeIds) -> Any:
+        return self.names.syn_spec(spec, post)
+
+    def model_variants(self, name: str) -> list[str]:
+        return self.names.model_variants(name)
+
+    def copy_variants(self, existing: str, new: str) -> list[tuple[str, str]]:
+        return self.names.copy_variants(existing, new)
+
+    # --- recording ----------------------------------------------------------------------
+
+    def note_site(self, model: str, site: CallSite) -> None:
+        self.sites_of.setdefault(model, []).append(site)
+
+    def submit(self, entry: Entry, requirements: Requirements | None = None,
+               execute_while_pending: bool = False) -> None:
+        """Record ``entry``; execute it now unless the kernel is (or must fall) behind.
+
+        ``requirements`` are the NESTML requirements *after* this call, when it adds any. If
+        they need modules that are not installed, the session becomes pending (or, once time
+        has passed, raises NetworkFrozenError before anything is recorded).
+        """
+        if requirements is not None:
+            if requirements.plan() != self.names.plan:
+                if self.time_passed:
+                    raise NetworkFrozenError(
+                        "this call needs a NESTML model or neuron-synapse combination that is not built into "
+                        "the running network, and NEST cannot load modules after simulation time has passed. "
+                        "Create and connect all NESTML models before the first Simulate, or call "
+                        "nest.ResetKernel() and build the network again.", entry.site)
+                self.pending = True
+            self.requirements = requirements
+        if self.journal is not None:
+            self.journal.append(entry)
+        if not self.pending or execute_while_pending:
+            try:
+                entry.execute(self)
+            except BaseException:
+                if self.journal is not None and self.journal and self.journal[-1] is entry:
+                    self.journal.pop()
+                raise
+
+    def record_call(self, function: Any, args: tuple = (), kwargs: dict | None = None,
+                    site: CallSite | None = None, execute_while_pending: bool = False) -> Any:
+        entry = CallEntry(site or capture(), function, args, kwargs)
+        self.submit(entry, execute_while_pending=execute_while_pending)
+        return entry.result
+
+    def passed_time(self) -> None:
+        """Simulation time has passed: no replay is possible any more, so drop the journal."""
+        self.time_passed = True
+        self.journal = None
+
+    # --- building -----------------------------------------------------------------------
+
+    def materialize(self) -> None:
+        """Build what the recording needs, reset the kernel, install, replay. No-op when live."""
+        if not self.pending:
+            return
+        assert self.journal is not None, "a pending session always has its journal"
+        plan = self.requirements.plan()
+        built = self.builder.build_plan(plan, self.sites_of)
+        REAL.ResetKernel()
+        for built_unit in sorted(built.values(), key=lambda b: b.unit.label):
+            REAL.Install(str(built_unit.module_path))
+        self.names.set_built(plan, built)
+        self.generation += 1
+        self.last_build = {unit.label: {"module": str(b.module_path), "built_here": b.built_here}
+                           for unit, b in built.items()}
+        for position, entry in enumerate(list(self.journal)):
+            try:
+                entry.execute(self)
+            except Exception as error:
+                # The call failed where plain NEST would have failed at the user's line. Drop it, so
+                # that a corrected script (or notebook cell) can go on, and keep the session pending
+                # because the kernel is half-built.
+                del self.journal[position]
+                raise clone_error(error, entry.site) from error
+        self.pending = False
+
+    # --- parameters ---------------------------------------------------------------------
+
+    def get_node_status(self, nodes: NodeCollectionProxy, params: tuple, kwargs: dict) -> Any:
+        answer = self._answer_without_kernel(nodes, params, kwargs)
+        if answer is not _NO_ANSWER:
+            return answer
+        return self.names.to_user(nodes._self_real().get(*params, **kwargs))
+
+    def _answer_without_kernel(self, nodes: NodeCollectionProxy, params: tuple, kwargs: dict) -> Any:
+        """``global_id`` and ``model`` are known from the recording; anything else needs the kernel."""
+        if kwargs or len(params) != 1 or params[0] not in ("global_id", "model"):
+            return _NO_ANSWER
+        ids = nodes._self_ids
+        if params[0] == "global_id":
+            values = tuple(ids)
+        else:
+            values = tuple(run.model for run in ids.runs for _ in range(len(run)))
+        return values[0] if len(values) == 1 else values
+
+    def set_node_status(self, nodes: NodeCollectionProxy, params: Any, kwargs: dict) -> None:
+        nodes._self_check_epoch()
+        self.record_call(_set_status, (nodes, params), kwargs)
+
+    def set_connection_status(self, connections: SynapseCollectionProxy, params: Any, kwargs: dict) -> None:
+        self.record_call(_set_status, (connections, params), kwargs)
+
+
+def _set_status(collection: Any, params: Any, **kwargs: Any) -> None:
+    """NodeCollection/SynapseCollection ``set`` on the real object (a module-level function so
+    that journal entries hold no bound methods of objects that a rebuild replaces)."""
+    collection.set(params, **kwargs)
+
+
+_NO_ANSWER = object()
+
+SESSION = Session()
+
+__all__ = ["SESSION", "Session", "JitnestError"]

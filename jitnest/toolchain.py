@@ -1,0 +1,162 @@
+"""What the runtime build of a generated NEST module compiles with.
+
+The toolchain is probed once per process. Everything in it that can change the binary is
+part of a cache key (``Toolchain.identity``): compiler path and version, NEST's version and
+build stamp, the header origin, CMake's version and the flags jitnest adds.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .pynest import REAL
+
+
+@dataclass(frozen=True)
+class Toolchain:
+    """Paths and versions of everything a module build uses."""
+
+    cxx: str
+    cxx_version: str
+    cmake: str
+    cmake_version: str
+    ninja: str | None
+    nest_python_package: str
+    nest_config: str | None
+    nest_version: str
+    nest_build_stamp: str
+    nest_config_h_sha256: str
+    boost_include: str
+    gsl_include: str | None
+    cmake_project_dir: str
+    extra_flags: tuple[str, ...] = field(default=())
+
+    def identity(self) -> dict[str, object]:
+        """The toolchain facts that go into a module's cache key and manifest."""
+        return {
+            "cxx": self.cxx,
+            "cxx_version": self.cxx_version,
+            "cmake_version": self.cmake_version,
+            "nest_version": self.nest_version,
+            "nest_build_stamp": self.nest_build_stamp,
+            "nest_config_h_sha256": self.nest_config_h_sha256,
+            "nest_headers": self.nest_config or self.nest_python_package,
+            "gsl": bool(self.gsl_include),
+            "extra_flags": list(self.extra_flags),
+        }
+
+    def cmake_definitions(self) -> dict[str, str]:
+        definitions = {
+            "CMAKE_CXX_COMPILER": self.cxx,
+            "CMAKE_BUILD_TYPE": "Release",
+            "NEST_PYTHON_PACKAGE": self.nest_python_package,
+            "BOOST_INCLUDE_DIR": self.boost_include,
+        }
+        if self.nest_config:
+            definitions["NEST_CONFIG"] = self.nest_config
+        if self.gsl_include:
+            definitions["GSL_INCLUDE_DIR"] = self.gsl_include
+        if self.extra_flags:
+            definitions["CMAKE_CXX_FLAGS"] = " ".join(self.extra_flags)
+        return definitions
+
+
+class ToolchainError(RuntimeError):
+    """A tool the runtime build needs is missing; the message says how to get it."""
+
+
+def _first_line(command: list[str]) -> str:
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    return (result.stdout or result.stderr).strip().splitlines()[0] if result.returncode == 0 else ""
+
+
+def _find_tool(name: str, env_var: str) -> str | None:
+    explicit = os.environ.get(env_var)
+    if explicit:
+        return explicit
+    # Prefer tools installed into the running environment (pip's cmake/ninja) over PATH.
+    local = Path(sys.executable).parent / name
+    if local.exists():
+        return str(local)
+    return shutil.which(name)
+
+
+def _usable_nest_config(package_dir: str) -> str | None:
+    """nest-config of a source-built NEST, or None where it is absent or lies (pip wheel)."""
+    candidate = os.environ.get("JITNEST_NEST_CONFIG") or shutil.which("nest-config")
+    if not candidate:
+        return None
+    includes = _first_line([candidate, "--includes"])
+    for flag in includes.split():
+        directory = flag.removeprefix("-I")
+        if os.path.isfile(os.path.join(directory, "nest_extension_interface.h")):
+            # The wheel's nest-config points into the wheel itself only by accident of a
+            # rebuild; treat a config whose headers are the package's own as the wheel's.
+            if os.path.abspath(directory).startswith(os.path.abspath(package_dir)):
+                return None
+            return candidate
+    return None
+
+
+def _gsl_include() -> str | None:
+    for directory in filter(None, [os.environ.get("JITNEST_GSL_INCLUDE"), "/usr/include", "/usr/local/include"]):
+        if os.path.isfile(os.path.join(directory, "gsl", "gsl_errno.h")):
+            return directory
+    return None
+
+
+def _cmake_project_dir() -> str:
+    """The runtime CMake project: shipped inside the package, or at the top of a checkout."""
+    package_dir = Path(__file__).resolve().parent
+    for candidate in (package_dir / "cmake", package_dir.parent / "cmake"):
+        if (candidate / "nest_module" / "CMakeLists.txt").is_file():
+            return str(candidate)
+    raise ToolchainError(f"jitnest's CMake files are missing (looked in {package_dir}/cmake and ../cmake)")
+
+
+def _sha256_of(path: str) -> str:
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError:
+        return ""
+
+
+@functools.lru_cache(maxsize=1)
+def detect() -> Toolchain:
+    """Probe compiler, CMake, NEST and library headers; raise ToolchainError naming what is missing."""
+    cxx = os.environ.get("CXX") or shutil.which("g++") or shutil.which("c++")
+    if not cxx:
+        raise ToolchainError("no C++ compiler found: install g++ (Debian: apt-get install g++)")
+    cmake = _find_tool("cmake", "JITNEST_CMAKE")
+    if not cmake:
+        raise ToolchainError("cmake not found: pip install cmake")
+    try:
+        import boost_headers
+    except ImportError as error:
+        raise ToolchainError("Boost headers not found: pip install boost-headers") from error
+    package_dir = os.path.dirname(REAL.__file__)
+    nest_config = _usable_nest_config(package_dir)
+    config_h = os.path.join(package_dir, "include", "nest", "config.h")
+    return Toolchain(
+        cxx=cxx,
+        cxx_version=_first_line([cxx, "--version"]),
+        cmake=cmake,
+        cmake_version=_first_line([cmake, "--version"]),
+        ninja=_find_tool("ninja", "JITNEST_NINJA"),
+        nest_python_package=package_dir,
+        nest_config=nest_config,
+        nest_version=str(REAL.__version__),
+        nest_build_stamp=str(REAL.build_info.get("built", "")),
+        nest_config_h_sha256=_sha256_of(config_h),
+        boost_include=boost_headers.get_include(),
+        gsl_include=_gsl_include(),
+        cmake_project_dir=_cmake_project_dir(),
+        extra_flags=tuple(os.environ.get("JITNEST_CXXFLAGS", "").split()),
+    )
