@@ -23,7 +23,7 @@ import sys
 from typing import Any
 
 from . import facade
-from ._version import __version__ as jitnest_version
+from ._version import __version__ as jitnest_version  # noqa: F401 (public)
 from .pynest import REAL
 from .session import SESSION
 

@@ -165,8 +165,12 @@ class UnitBuilder:
         progress.stage(unit.label, "generating code with NESTML")
         pairs, weights, delays = _pairs_for(unit)
         files = sorted({m.file for m in unit.models})
-        result = nestml_adapter.generate(files, generated_dir, module_name, pairs, weights, delays,
-                                         f"v{self.toolchain.nest_version}")
+        try:
+            result = nestml_adapter.generate(files, generated_dir, module_name, pairs, weights, delays,
+                                             f"v{self.toolchain.nest_version}")
+        except nestml_adapter.WorkerCrash as crash:
+            log.append(crash.log)
+            raise self._fail(unit, key, f"NESTML crashed while generating code ({crash})", log, sites_of) from None
         log.append(result.log)
         if not result.ok:
             problems = "\n".join(f"  {p}" for p in result.problems())

@@ -203,10 +203,11 @@ class Naming:
         if ref.info is None:
             return [(existing, new)]
         if not ref.info.reads_postsynaptic_state:
-            if self.plan.unit_of_neuron(ref.info.name) is None and self.plan.unit_of_synapse(ref.info.name, None) is None:
+            in_plan = (self.plan.unit_of_synapse(ref.info.name, None) if ref.info.is_synapse
+                       else self.plan.unit_of_neuron(ref.info.name))
+            if in_plan is None:
                 return []
-            return [(self.node_model(existing) if not ref.info.is_synapse else
-                     (existing if ref.is_alias else self._generated(ref.info)), new)]
+            return [(existing if ref.is_alias else self._generated(ref.info), new)]
         pairs = []
         for neuron in self._paired_neurons(ref.info):
             source = self._variant(existing, ref.info, neuron) if ref.is_alias else self._generated(ref.info, neuron)

@@ -215,7 +215,7 @@ class NodeIds:
         if not self.runs:
             return "NodeCollection(<empty>)"
         metadata = "spatial" if self.spatial else "None"
-        if len(self.runs) == 1:
+        if len(self.runs) == 1 and (self.runs[0].step == 1 or len(self.runs[0]) == 1):
             return f"NodeCollection(metadata={metadata}, {self.runs[0].describe()})"
         parts = f";\n{_REPR_INDENT}".join(run.describe() for run in self.runs)
         return f"NodeCollection(metadata={metadata},\n{_REPR_INDENT}{parts})"

@@ -1,0 +1,88 @@
+"""The manual NESTML workflow, done the way a user does it today: the baseline jitnest is compared to.
+
+1. NESTML's ``generate_target`` with hand-written neuron–synapse pairs and ``suffix="_nestml"``.
+   (On the pip wheel NESTML's own build step then fails because the wheel's nest-config prints
+   bogus paths; code generation has succeeded by then, so the error is caught and reported.)
+2. ``g++`` by hand with the flags that work against the wheel (old libstdc++ ABI), one process
+   per .cpp file in parallel, then a link step.
+3. The user then writes ``nest.Install("/abs/path/<module>.so")`` and the mangled model names.
+
+This file shares no code with jitnest on purpose: a differential test that used jitnest's own
+pipeline for its baseline could not catch jitnest's mistakes.
+
+Usage: ``python manual_workflow.py OUT_DIR MODULE_NAME NEURON[,NEURON...] [SYNAPSE:POST_PORT:WEIGHT_VAR@NEURON ...]``
+Prints one JSON line: module path and the seconds spent generating and compiling.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+
+def generate(out: Path, module: str, neurons: list[str], synapses: list[tuple[str, str, str, str]]) -> float:
+    os.environ.setdefault("PYTHONHASHSEED", "0")
+    from pynestml.frontend.pynestml_frontend import generate_target
+
+    models = Path(sys.prefix) / "models"
+    files = [str(models / "neurons" / f"{n}.nestml") for n in neurons]
+    files += [str(models / "synapses" / f"{s[0]}.nestml") for s in synapses]
+    pairs: dict[str, dict] = {}
+    for synapse, port, _, neuron in synapses:
+        pairs.setdefault(neuron, {})[synapse] = {"post_ports": [port]}
+    codegen_opts = {
+        "neuron_synapse_pairs": [{"neuron": n, "synapses": s} for n, s in pairs.items()],
+        "weight_variable": {s[0]: s[2] for s in synapses},
+    }
+    started = time.monotonic()
+    try:
+        generate_target(input_path=files, target_platform="NEST", target_path=str(out / "src"),
+                        module_name=module, suffix="_nestml", logging_level="ERROR", codegen_opts=codegen_opts)
+    except Exception as error:  # noqa: BLE001 -- NESTML's builder fails on the wheel after generating
+        if "is not a directory" not in str(error):
+            raise
+    return time.monotonic() - started
+
+
+def compile_module(out: Path, module: str, jobs: int) -> float:
+    import boost_headers
+    import nest
+
+    nest_include = Path(nest.__file__).parent / "include" / "nest"
+    flags = ["-fPIC", "-O2", "-std=c++20", "-fopenmp", "-DNDEBUG", "-D_GLIBCXX_USE_CXX11_ABI=0",
+             f"-I{nest_include}", f"-I{boost_headers.get_include()}", f"-I{out / 'src'}"]
+    sources = sorted((out / "src").glob("*.cpp"))
+    started = time.monotonic()
+
+    def compile_one(source: Path) -> Path:
+        obj = out / (source.stem + ".o")
+        subprocess.run(["g++", "-c", *flags, str(source), "-o", str(obj)], check=True)
+        return obj
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
+        objects = list(pool.map(compile_one, sources))
+    subprocess.run(["g++", "-shared", "-fopenmp", *map(str, objects), "-o", str(out / f"{module}.so")], check=True)
+    return time.monotonic() - started
+
+
+def main(argv: list[str]) -> None:
+    out, module, neurons = Path(argv[0]).resolve(), argv[1], argv[2].split(",")
+    synapses = []
+    for spec in argv[3:]:
+        head, neuron = spec.split("@")
+        name, port, weight = head.split(":")
+        synapses.append((name, port, weight, neuron))
+    out.mkdir(parents=True, exist_ok=True)
+    generation = generate(out, module, neurons, synapses)
+    compilation = compile_module(out, module, jobs=os.cpu_count() or 1)
+    print(json.dumps({"module": str(out / f"{module}.so"), "generate_seconds": generation,
+                      "compile_seconds": compilation}))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,1236 @@
+"""Out-of-process NESTML front end for jitnest: one JSON request in, one JSON response out.
+
+This is the only module of jitnest that imports ``pynestml``. NESTML keeps global state
+(``FrontendConfiguration``, ``Logger``, symbol tables, predefined units), so every request runs in a
+fresh process::
+
+    python -m jitnest.nestml_worker  < request.json  > response.json
+    python /path/to/jitnest/nestml_worker.py  < request.json  > response.json
+
+The module uses only the standard library and pynestml (plus odetoolbox/sympy, which pynestml
+depends on); it has no relative imports and does not need ``jitnest/__init__.py``.
+
+Process contract
+----------------
+* stdin: exactly one JSON object (the request).
+* stdout: exactly one JSON object (the response). Everything else that NESTML, ODE-toolbox or
+  anything they start prints goes to stderr: file descriptor 1 is pointed at stderr for the whole
+  run and the response is written to a duplicate of the original stdout.
+* Exit code 0 whenever a response was written, including ``{"ok": false, ...}`` for model errors,
+  bad requests and exceptions raised by NESTML. Non-zero only if the worker itself crashed.
+* The caller should set ``PYTHONHASHSEED=0``: NESTML's declaration order in generated code follows
+  Python's string hashing.
+
+Requests
+--------
+``{"op": "parse", "files": [abs paths], "synapse_models": [names] (optional)}``
+    Parse and validate (NESTML's context conditions, "CoCos") without generating code. Response
+    ``{"ok": true, "models": [MODEL, ...], "seconds": float}``. See :func:`describe_model` for MODEL.
+
+``{"op": "generate", "files": [...], "target_dir": abs dir, "module_name": "...module",
+"neuron_synapse_pairs": [...], "weight_variable": {...}, "delay_variable": {...},
+"nest_version": "v3.10.0" (optional), "synapse_models": [...] (optional),
+"codegen_opts": {...} (optional, extra NESTML NEST-target options)}``
+    Generate NEST C++ code with ``suffix="_nestml"``; no build. See :func:`op_generate`.
+
+Errors (any op)
+    ``{"ok": false, "errors": [{"file", "line", "column", "model", "message", "code"}, ...]}``;
+    ``line`` and ``column`` are 1-based (``null`` when NESTML gives no position), ``file`` is
+    ``null`` for errors that belong to no input file, ``code`` is NESTML's ``MessageCode`` name.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import math
+import os
+import re
+import sys
+import time
+import traceback
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+SUFFIX = "_nestml"
+"""NESTML's convention: generated models are renamed ``<model>_nestml`` (avoids clashes with NEST's
+built-in models, e.g. both have ``stdp_synapse``)."""
+
+_SYNTAX_ERRORS: list[dict[str, Any]] = []
+"""Syntax errors reported by ANTLR while parsing the current file (see :func:`_install_syntax_error_hook`)."""
+
+_PARSE_ERROR_PREFIXES = ("Error occurred during parsing: ", "Error occurred during lexing: ")
+
+
+class RequestError(Exception):
+    """The request itself is malformed (missing key, wrong type, unknown op)."""
+
+
+class Unevaluable(Exception):
+    """A default value cannot be computed without running the model; the message says why."""
+
+
+# ---------------------------------------------------------------------------------------------
+#   Process plumbing
+# ---------------------------------------------------------------------------------------------
+
+
+def main() -> int:
+    """Read one request from stdin, write one response to stdout, return the exit code."""
+    response_fd = _divert_stdout_to_stderr()
+    try:
+        try:
+            request = json.loads(sys.stdin.read())
+        except json.JSONDecodeError as exc:
+            raise RequestError(f"request is not JSON: {exc}") from exc
+        response = handle_request(request)
+    except RequestError as exc:
+        response = _error_response([_error(None, None, None, None, f"bad request: {exc}", "BAD_REQUEST")])
+    with os.fdopen(response_fd, "w", encoding="utf-8") as out:
+        json.dump(response, out, allow_nan=True)
+        out.write("\n")
+    return 0
+
+
+def _divert_stdout_to_stderr() -> int:
+    """Point fd 1 (and ``sys.stdout``) at stderr; return a new fd for the real stdout.
+
+    Done at the file-descriptor level so that output of C code and child processes (NEST's banner,
+    ODE-toolbox, NESTML's ``print`` based logger) cannot corrupt the JSON response.
+    """
+    sys.stdout.flush()
+    response_fd = os.dup(1)
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    return response_fd
+
+
+def handle_request(request: Any) -> dict[str, Any]:
+    """Dispatch a decoded request to its op; exceptions from NESTML become error responses."""
+    if not isinstance(request, dict):
+        raise RequestError("the request must be a JSON object")
+    ops: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {"parse": op_parse, "generate": op_generate}
+    op = request.get("op")
+    if op not in ops:
+        raise RequestError(f"unknown op {op!r}; expected one of {sorted(ops)}")
+    return ops[op](request)
+
+
+def _error(
+    file: str | None, line: int | None, column: int | None, model: str | None, message: str, code: str | None
+) -> dict[str, Any]:
+    """One entry of an error response."""
+    return {"file": file, "line": line, "column": column, "model": model, "message": message, "code": code}
+
+
+def _error_response(errors: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"ok": False, "errors": errors}
+
+
+def _exception_error(file: str | None, exc: BaseException) -> dict[str, Any]:
+    """An error entry for an exception raised inside NESTML (with the innermost frame, for triage)."""
+    where = traceback.extract_tb(exc.__traceback__)[-1:] if exc.__traceback__ else []
+    location = f" ({os.path.basename(where[0].filename)}:{where[0].lineno})" if where else ""
+    message = f"NESTML raised {type(exc).__name__}: {exc}{location}"
+    return _error(file, None, None, None, message, "INTERNAL_ERROR")
+
+
+def _string_list(request: dict[str, Any], key: str, required: bool = True) -> list[str]:
+    value = request.get(key, None if required else [])
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise RequestError(f"{key!r} must be a list of strings")
+    return value
+
+
+def _input_files(request: dict[str, Any]) -> list[str]:
+    """The request's ``files``: absolute paths of existing files, de-duplicated in order."""
+    files = list(dict.fromkeys(_string_list(request, "files")))
+    if not files:
+        raise RequestError("'files' is empty")
+    for path in files:
+        if not os.path.isabs(path) or not os.path.isfile(path):
+            raise RequestError(f"not an absolute path of an existing file: {path!r}")
+    return files
+
+
+# ---------------------------------------------------------------------------------------------
+#   NESTML front end: configuration, parsing, validation
+# ---------------------------------------------------------------------------------------------
+
+
+def _configure_nestml(
+    files: Sequence[str],
+    target_dir: str,
+    module_name: str | None = None,
+    codegen_opts: dict[str, Any] | None = None,
+    suffix: str = SUFFIX,
+) -> None:
+    """Initialise NESTML's global configuration, logger and predefined symbols for one run.
+
+    NESTML appends ``suffix`` to model names already while parsing; parse uses ``""`` so that models
+    are described by their source names.
+    """
+    from pynestml.frontend import pynestml_frontend as frontend
+
+    _install_syntax_error_hook()
+    # Logging level ERROR: NESTML still records every message in Logger.log (we read them from
+    # there); it only *prints* errors, and those go to stderr.
+    frontend.configure_front_end(
+        list(files),
+        "NEST",
+        target_path=target_dir,
+        logging_level="ERROR",
+        module_name=module_name,
+        suffix=suffix,
+        codegen_opts=codegen_opts,
+    )
+    frontend.init_predefined()
+
+
+def _install_syntax_error_hook() -> None:
+    """Make NESTML's ANTLR error listener record *every* syntax error with a correct position.
+
+    NESTML's ``NestMLErrorListener`` keeps only the last error of a file (often a follow-up error far
+    from the cause), and its indentation-aware lexer synthesises NEWLINE tokens whose line number is
+    the *next* line ("missing ':'" would point below the offending line). We record each error and
+    recompute the position from the offending token's character offset.
+    """
+    from antlr4 import Lexer
+    from pynestml.utils.error_listener import NestMLErrorListener
+
+    original = NestMLErrorListener.syntaxError
+    if getattr(original, "_jitnest_hook", False):
+        return
+
+    def syntax_error(self, recognizer, offending_symbol, line, column, msg, e):  # noqa: ANN001
+        kind = "lexing" if isinstance(recognizer, Lexer) else "parsing"
+        start = getattr(offending_symbol, "start", -1)
+        _SYNTAX_ERRORS.append(
+            {"line": line, "column": column + 1, "start": start if isinstance(start, int) else -1,
+             "message": f"Error occurred during {kind}: {msg}",
+             "code": "LEXER_ERROR" if kind == "lexing" else "PARSER_ERROR"}
+        )
+        original(self, recognizer, offending_symbol, line, column, msg, e)
+
+    syntax_error._jitnest_hook = True  # type: ignore[attr-defined]
+    NestMLErrorListener.syntaxError = syntax_error
+
+
+def _position_from_offset(text: str, offset: int) -> tuple[int, int]:
+    """1-based (line, column) of character ``offset`` in ``text``."""
+    line = text.count("\n", 0, offset) + 1
+    column = offset - (text.rfind("\n", 0, offset) + 1) + 1
+    return line, column
+
+
+def _syntax_errors_for(path: str) -> list[dict[str, Any]]:
+    """The syntax errors recorded for ``path`` since the last reset, as error entries."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except (OSError, UnicodeDecodeError):
+        text = ""
+    errors = []
+    for rec in _SYNTAX_ERRORS:
+        line, column = rec["line"], rec["column"]
+        if 0 <= rec["start"] <= len(text):
+            line, column = _position_from_offset(text, rec["start"])
+        errors.append(_error(path, line, column, None, rec["message"], rec["code"]))
+    return errors
+
+
+def _logged_errors(first_index: int, file_of_artifact: dict[str, str], default_file: str | None) -> list[dict]:
+    """ERROR-level Logger entries from ``first_index`` on, as error entries.
+
+    Parser/lexer errors are skipped: :func:`_syntax_errors_for` reports them (all of them, with
+    corrected positions). ``file_of_artifact`` maps NESTML artifact names (file base names) to paths.
+    """
+    from pynestml.meta_model.ast_model import ASTModel
+    from pynestml.utils.logger import Logger, LoggingLevel
+
+    errors = []
+    for index in sorted(k for k in Logger.get_log() if k >= first_index):
+        artifact, node, level, code, position, message = Logger.get_log()[index]
+        if level != LoggingLevel.ERROR or str(message).startswith(_PARSE_ERROR_PREFIXES):
+            continue
+        model = node.get_name() if isinstance(node, ASTModel) else None
+        file = file_of_artifact.get(artifact, default_file)
+        line = position.get_start_line() if position is not None else None
+        column = position.get_start_column() + 1 if position is not None else None
+        code_name = getattr(code, "name", None)  # a MessageCode; NESTML also logs with None or -1
+        errors.append(_error(file, line, column, model, str(message), code_name))
+    return errors
+
+
+def _sorted_unique(errors: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """De-duplicate errors and sort them by file, then source position (unpositioned last)."""
+    seen: dict[tuple, dict[str, Any]] = {}
+    for err in errors:
+        seen.setdefault((err["file"], err["line"], err["column"], err["message"]), err)
+
+    def key(err: dict[str, Any]) -> tuple:
+        big = 1 << 30
+        return (err["file"] or "\uffff", err["line"] or big, err["column"] or big)
+
+    return sorted(seen.values(), key=key)
+
+
+def _parse_and_validate(files: Sequence[str]) -> tuple[list[tuple[str, Any]], list[dict[str, Any]]]:
+    """Parse every file and run NESTML's context conditions on every model.
+
+    Returns ``([(file, ASTModel), ...], errors)``. A file that fails does not stop the others, so
+    one request reports the errors of all files.
+    """
+    from pynestml.cocos.co_cos_manager import CoCosManager
+    from pynestml.utils.logger import Logger
+    from pynestml.utils.model_parser import ModelParser
+
+    models: list[tuple[str, Any]] = []
+    errors: list[dict[str, Any]] = []
+    file_of_artifact = {os.path.basename(f): f for f in files}
+    for path in files:
+        first = Logger.curr_message or 0
+        _SYNTAX_ERRORS.clear()
+        file_models: list[Any] = []
+        crash: BaseException | None = None
+        try:
+            unit = ModelParser.parse_file(path)
+            file_models = unit.get_model_list() if unit is not None else []
+            for model in file_models:
+                _check_model(model)
+        except Exception as exc:  # noqa: BLE001 -- NESTML bugs (even RecursionError) must not kill the batch
+            crash = exc
+        finally:
+            Logger.set_current_node(None)
+        file_errors = _syntax_errors_for(path) + _logged_errors(first, file_of_artifact, path)
+        if crash is not None and not file_errors:
+            file_errors.append(_exception_error(path, crash))
+        errors.extend(file_errors)
+        if not file_errors:
+            models.extend((path, m) for m in file_models)
+
+    first = Logger.curr_message or 0
+    CoCosManager.check_no_duplicate_compilation_unit_names([m for _, m in models])
+    errors.extend(_logged_errors(first, file_of_artifact, None))
+    return models, _sorted_unique(errors)
+
+
+def _check_model(model: Any) -> None:
+    """Run the context conditions NESTML's NEST pipeline runs before generating code."""
+    from pynestml.cocos.co_cos_manager import CoCosManager
+    from pynestml.utils.logger import Logger
+
+    if Logger.has_errors(model):
+        return  # like NESTML's process(): CoCos only run on models that parsed cleanly
+    CoCosManager.check_cocos(model)
+    if not Logger.has_errors(model):
+        # checked by NESTCodeGenerator at generation time; better to report it at parse time
+        CoCosManager.check_co_co_nest_random_functions_legally_used(model)
+
+
+# ---------------------------------------------------------------------------------------------
+#   op "parse"
+# ---------------------------------------------------------------------------------------------
+
+
+def op_parse(request: dict[str, Any]) -> dict[str, Any]:
+    """Parse and validate the request's files; describe every model (see :func:`describe_model`)."""
+    import tempfile
+
+    started = time.perf_counter()
+    files = _input_files(request)
+    synapse_models = _string_list(request, "synapse_models", required=False)
+    # NESTML insists on a target path (and creates it); nothing is written there by a parse.
+    with tempfile.TemporaryDirectory(prefix="jitnest_parse_") as scratch:
+        _configure_nestml(files, os.path.join(scratch, "target"), suffix="")
+        models, errors = _parse_and_validate(files)
+        if errors:
+            return _error_response(errors)
+        kinds = _model_kinds([m for _, m in models], synapse_models)
+        described = [describe_model(m, path, kinds[m.get_name()]) for path, m in models]
+    return {"ok": True, "models": described, "seconds": round(time.perf_counter() - started, 3)}
+
+
+def _model_kinds(models: Sequence[Any], synapse_models: Sequence[str]) -> dict[str, str]:
+    """Classify models with NESTML's own rule (``CodeGeneratorUtils.get_model_types_from_names``).
+
+    NESTML 9 has no syntax for the kind: a model is a synapse if its name (minus the suffix and any
+    ``__with_...`` part) ends in ``synapse`` or is listed in the ``synapse_models`` option; every
+    other model is a neuron.
+    """
+    from pynestml.codegeneration.code_generator_utils import CodeGeneratorUtils
+
+    neurons, synapses = CodeGeneratorUtils.get_model_types_from_names(models, synapse_models=list(synapse_models))
+    kinds = {m.get_name(): "neuron" for m in neurons}
+    kinds.update({m.get_name(): "synapse" for m in synapses})
+    return kinds
+
+
+def describe_model(model: Any, path: str, kind: str) -> dict[str, Any]:
+    """The MODEL dict of a parsed, valid model.
+
+    Keys: ``name``, ``file``, ``line`` (of the ``model`` keyword), ``kind`` ("neuron"/"synapse"),
+    ``input_ports`` (``{"name", "kind": "spike"|"continuous", "line"}``), ``parameters``,
+    ``state``, ``internals`` (``{"name", "type", "expression", "line", "vector_size"}`` in
+    declaration order; ``type`` and ``expression`` are NESTML source text), ``value_nest_units``
+    (see :func:`evaluate_defaults`), ``unevaluated`` (``[{"name", "reason"}]``), ``recordables``
+    (see :func:`recordables`) and ``notes`` (caveats found while describing, normally empty).
+
+    Synapses additionally have ``weight_variable``, ``delay_variable``, ``weight_variable_guess``,
+    ``post_ports`` and ``vt_ports`` (see :func:`describe_synapse`).
+    """
+    notes: list[str] = []
+    values, unevaluated, kernel_state = evaluate_defaults(model, notes)
+    info: dict[str, Any] = {
+        "name": model.get_name(),
+        "file": path,
+        "line": model.get_source_position().get_start_line(),
+        "kind": kind,
+        "input_ports": input_ports(model),
+        "parameters": declarations(model.get_parameters_blocks()),
+        "state": declarations(model.get_state_blocks()),
+        "internals": declarations(model.get_internals_blocks()),
+        "value_nest_units": values,
+        "unevaluated": unevaluated,
+        "recordables": recordables(model, kernel_state, values) if kind == "neuron" else [],
+        "notes": notes,
+    }
+    if kind == "synapse":
+        info.update(describe_synapse(model))
+    return info
+
+
+def input_ports(model: Any) -> list[dict[str, Any]]:
+    """The model's input ports in declaration order."""
+    ports = []
+    for block in model.get_input_blocks():
+        for port in block.get_input_ports():
+            kind = "spike" if port.is_spike() else "continuous"
+            ports.append({"name": port.get_name(), "kind": kind, "line": port.get_source_position().get_start_line()})
+    return ports
+
+
+def declarations(blocks: Iterable[Any]) -> list[dict[str, Any]]:
+    """One entry per declared variable of the given blocks, in declaration order."""
+    from pynestml.codegeneration.printers.nestml_printer import NESTMLPrinter
+
+    printer = NESTMLPrinter()
+    entries = []
+    for block in blocks:
+        for decl in block.get_declarations():
+            for var in decl.get_variables():
+                size = _vector_size_expression(decl, var)
+                entries.append({
+                    "name": var.get_complete_name(),
+                    "type": printer.print(decl.get_data_type()),
+                    "expression": printer.print(decl.get_expression()) if decl.has_expression() else None,
+                    "line": decl.get_source_position().get_start_line(),
+                    "vector_size": printer.print(size) if size is not None else None,
+                })
+    return entries
+
+
+def _vector_size_expression(decl: Any, var: Any) -> Any:
+    """The size expression of a vector declaration (``x[N] real = ...``), else None."""
+    if var.get_vector_parameter() is not None:
+        return var.get_vector_parameter()
+    return decl.get_size_parameter() if decl.has_size_parameter() else None
+
+
+# ---------------------------------------------------------------------------------------------
+#   Synapse-specific inference: weight/delay variable, post ports, volume-transmitter ports
+# ---------------------------------------------------------------------------------------------
+
+
+def describe_synapse(model: Any) -> dict[str, Any]:
+    """Infer what NESTML needs listed by hand for a neuron-synapse pair.
+
+    * ``weight_variable`` / ``delay_variable``: the first / second argument of ``emit_spike(...)``
+      in the ``onReceive`` blocks, if it is a plain variable declared in ``state`` or
+      ``parameters`` (and the same in every call); else null.
+    * ``weight_variable_guess``: ``weight_variable`` if set; otherwise, among the state/parameter
+      variables the first argument depends on (following local declarations of the block, e.g.
+      ``w_ real = w + noise``), the one named ``w`` or ``weight``, or the only one; else null.
+      (``tsodyks_synapse`` emits ``delta_y_tsp * w``, ``noisy_synapse`` emits a local ``w_``.)
+    * ``post_ports``: ports that carry signals from the postsynaptic neuron: every spike input port
+      whose name contains ``post`` (e.g. ``post_spikes``), plus every continuous input port (in NEST
+      a synapse can receive a continuous signal only from its postsynaptic neuron). For a paired
+      generation, NESTML wants a continuous post port as ``[synapse_port, neuron_variable]``;
+      ``generate`` turns a bare name into ``[name, name]``.
+    * ``vt_ports``: spike ports that are neither post ports nor the presynaptic port (the port whose
+      ``onReceive`` calls ``emit_spike``), e.g. ``mod_spikes`` of ``neuromodulated_stdp_synapse``:
+      NESTML's ``vt_ports`` (third-factor spikes delivered by a NEST ``volume_transmitter``).
+    """
+    declared = {s.get_symbol_name() for s in model.get_parameter_symbols() + model.get_state_symbols()}
+    calls = _emit_spike_calls(model)
+    pre_ports = {port for port, _, _ in calls}
+    weight = _plain_argument(calls, 0, declared)
+    delay = _plain_argument(calls, 1, declared)
+    post, vt = [], []
+    for block in model.get_input_blocks():
+        for port in block.get_input_ports():
+            name = port.get_name()
+            if port.is_continuous() or "post" in name.lower():
+                post.append(name)
+            elif name not in pre_ports:
+                vt.append(name)
+    return {
+        "weight_variable": weight,
+        "delay_variable": delay,
+        "weight_variable_guess": weight or _guess_weight(calls, declared),
+        "post_ports": post,
+        "vt_ports": vt,
+    }
+
+
+def _emit_spike_calls(model: Any) -> list[tuple[str, Any, dict[str, Any]]]:
+    """``(port name, emit_spike call, {local variable: its expression})`` for each call in onReceive blocks."""
+    from pynestml.meta_model.ast_declaration import ASTDeclaration
+    from pynestml.meta_model.ast_function_call import ASTFunctionCall
+    from pynestml.visitors.ast_higher_order_visitor import ASTHigherOrderVisitor
+
+    found = []
+    for block in model.get_on_receive_blocks():
+        calls: list[Any] = []
+        local: dict[str, Any] = {}
+
+        def visit(node: Any, calls: list[Any] = calls, local: dict[str, Any] = local) -> None:
+            if isinstance(node, ASTFunctionCall) and node.get_name() == "emit_spike":
+                calls.append(node)
+            elif isinstance(node, ASTDeclaration) and node.has_expression():
+                for var in node.get_variables():
+                    local[var.get_complete_name()] = node.get_expression()
+
+        block.accept(ASTHigherOrderVisitor(visit_funcs=visit))
+        found.extend((block.get_port_name(), call, local) for call in calls)
+    return found
+
+
+def _plain_argument(calls: Sequence[tuple[str, Any, dict]], index: int, declared: set[str]) -> str | None:
+    """The declared variable passed as argument ``index`` to every emit_spike call, else None."""
+    names = set()
+    for _, call, _ in calls:
+        args = call.get_args()
+        if len(args) <= index:
+            return None
+        arg = args[index]
+        is_variable = getattr(arg, "is_variable", lambda: False)() and not getattr(arg, "is_numeric_literal", bool)()
+        if not is_variable or arg.get_variable().get_complete_name() not in declared:
+            return None
+        names.add(arg.get_variable().get_complete_name())
+    return names.pop() if len(names) == 1 else None
+
+
+def _guess_weight(calls: Sequence[tuple[str, Any, dict]], declared: set[str]) -> str | None:
+    """See ``weight_variable_guess`` in :func:`describe_synapse`."""
+    candidates: list[str] = []
+    for _, call, local in calls:
+        if call.get_args():
+            for name in _referenced_names(call.get_args()[0], local):
+                if name in declared and name not in candidates:
+                    candidates.append(name)
+    for preferred in ("w", "weight"):
+        if preferred in candidates:
+            return preferred
+    return candidates[0] if len(candidates) == 1 else None
+
+
+def _referenced_names(expr: Any, local: dict[str, Any], seen: set[str] | None = None) -> list[str]:
+    """Variable names used by ``expr``, expanding local variables through their declarations."""
+    from pynestml.meta_model.ast_variable import ASTVariable
+    from pynestml.visitors.ast_higher_order_visitor import ASTHigherOrderVisitor
+
+    seen = set() if seen is None else seen
+    direct: list[str] = []
+    expr.accept(ASTHigherOrderVisitor(
+        visit_funcs=lambda n: direct.append(n.get_complete_name()) if isinstance(n, ASTVariable) else None))
+    names: list[str] = []
+    for name in direct:
+        if name in seen:
+            continue
+        seen.add(name)
+        names.append(name)
+        if name in local:
+            names.extend(_referenced_names(local[name], local, seen))
+    return names
+
+
+# ---------------------------------------------------------------------------------------------
+#   Default values in NEST units
+# ---------------------------------------------------------------------------------------------
+
+
+_C_FUNCTIONS: dict[str, Callable[..., Any]] = {
+    # What NESTML's NEST printer maps these predefined functions to (std::exp, std::log, ...).
+    "exp": math.exp, "ln": math.log, "log10": math.log10, "expm1": math.expm1, "sqrt": math.sqrt,
+    "cos": math.cos, "sin": math.sin, "tan": math.tan, "cosh": math.cosh, "sinh": math.sinh,
+    "tanh": math.tanh, "erf": math.erf, "erfc": math.erfc, "pow": lambda a, b: float(a) ** b,
+    "max": max, "min": min, "abs": abs, "ceil": lambda x: float(math.ceil(x)),
+    "floor": lambda x: float(math.floor(x)),
+    "round": lambda x: float(math.floor(abs(x) + 0.5)) * (1 if x >= 0 else -1),  # std::round: half away from 0
+    "clip": lambda x, lo, hi: min(max(x, lo), hi),
+}
+
+_NEEDS_SIMULATION = {
+    "random_normal": "random number drawn at run time", "random_uniform": "random number drawn at run time",
+    "random_poisson": "random number drawn at run time", "resolution": "depends on the simulation resolution",
+    "timestep": "depends on the simulation resolution", "steps": "depends on the simulation resolution",
+}
+
+
+def evaluate_defaults(model: Any, notes: list[str]) -> tuple[dict[str, Any], list[dict[str, str]], list[str]]:
+    """Default values of parameters and state variables as NEST reports them (GetStatus).
+
+    The generated C++ initialises parameters (declaration order), then internals, then state
+    variables, each from its NESTML expression printed by NESTML's own printers: a literal with a
+    unit becomes ``factor * literal`` with the factor of ``NESTUnitConverter`` (ms, mV, pA, pF, nS,
+    GOhm; compound units are converted base by base, so e.g. ``10 Hz`` becomes ``0.01`` (1/ms)),
+    and implicit conversion factors (``x mV = 1 V``) are applied. This function prints each
+    expression with NESTML's Python printers configured the same way and evaluates the result
+    with C semantics (integer division truncates, ``round`` rounds half away from zero).
+
+    Values are ``float`` for real/physical types, ``int`` for ``integer``, ``bool`` for
+    ``boolean``, and lists for vectors. Variables that need a run (random functions,
+    ``resolution()``, user-defined functions, ...) go to the unevaluated list with a reason.
+    State variables that NESTML's code generator replaces (variables of kernels defined by ODEs) are
+    left out; the state variables it adds for convolutions (``<kernel>__X__<port>[__d...]``,
+    initial value 0) are included. Returns ``(values, unevaluated, added kernel state names)``.
+    """
+    printer = _value_printer()
+    env: dict[str, Any] = {}
+    values: dict[str, Any] = {}
+    unevaluated: list[dict[str, str]] = []
+    removed = _kernel_variables(model)
+    for block_kind, blocks in (("parameters", model.get_parameters_blocks()),
+                               ("internals", model.get_internals_blocks()),
+                               ("state", model.get_state_blocks())):
+        for block in blocks:
+            for decl in block.get_declarations():
+                for var in decl.get_variables():
+                    name = var.get_complete_name()
+                    if block_kind == "state" and name in removed:
+                        continue
+                    try:
+                        value = _evaluate_declaration(decl, var, printer, env)
+                    except Unevaluable as exc:
+                        if block_kind != "internals":
+                            unevaluated.append({"name": name, "reason": str(exc)})
+                        continue
+                    env[_py_name(name)] = value
+                    if block_kind != "internals":
+                        values[name] = value
+    kernel_state = kernel_state_variables(model, notes)
+    for name in kernel_state:
+        values[name] = 0.0
+    return values, unevaluated, kernel_state
+
+
+def _evaluate_declaration(decl: Any, var: Any, printer: Any, env: dict[str, Any]) -> Any:
+    """Value of one declared variable (a list for a vector), cast like the C++ member."""
+    if not decl.has_expression():
+        raise Unevaluable("declared without a default value")
+    scalar = _coerce(_evaluate_expression(decl.get_expression(), printer, env), decl.get_data_type())
+    size_expr = _vector_size_expression(decl, var)
+    if size_expr is None:
+        return scalar
+    size = _evaluate_expression(size_expr, printer, env)
+    if not isinstance(size, (int, float)) or size != int(size) or size < 0:
+        raise Unevaluable(f"vector size {size!r} is not a non-negative integer")
+    return [scalar] * int(size)
+
+
+def _coerce(value: Any, data_type: Any) -> Any:
+    """Convert like the C++ assignment to the member (``long``, ``bool`` or ``double``)."""
+    if data_type.is_boolean:
+        return bool(value)
+    if data_type.is_integer:
+        if isinstance(value, float) and not math.isfinite(value):
+            raise Unevaluable("non-finite value assigned to an integer")
+        return int(value)  # C++ conversion truncates towards zero, as int() does
+    if data_type.is_string:
+        raise Unevaluable("string-typed variable")
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise Unevaluable(f"value {value!r} is not a number")
+    return float(value)
+
+
+def _evaluate_expression(expr: Any, printer: Any, env: dict[str, Any]) -> Any:
+    """Print ``expr`` with the value printer and evaluate the Python text with C semantics."""
+    _reject_run_time_functions(expr)
+    text = printer.print(expr)
+    try:
+        tree = ast.parse(text, mode="eval")
+    except SyntaxError as exc:
+        raise Unevaluable(f"cannot evaluate {text!r}") from exc
+    return _CEval(env).eval(tree.body)
+
+
+def _reject_run_time_functions(expr: Any) -> None:
+    """Raise Unevaluable if ``expr`` calls a function whose value is only known at run time."""
+    from pynestml.meta_model.ast_function_call import ASTFunctionCall
+    from pynestml.visitors.ast_higher_order_visitor import ASTHigherOrderVisitor
+
+    calls: list[str] = []
+    expr.accept(ASTHigherOrderVisitor(
+        visit_funcs=lambda n: calls.append(n.get_name()) if isinstance(n, ASTFunctionCall) else None))
+    for name in calls:
+        if name in _NEEDS_SIMULATION:
+            raise Unevaluable(f"calls {name}(): {_NEEDS_SIMULATION[name]}")
+        if name not in _C_FUNCTIONS:
+            raise Unevaluable(f"calls {name}(), which is not a predefined math function")
+
+
+def _py_name(name: str) -> str:
+    """A Python identifier for a NESTML variable name (``g$`` and ``x'`` are legal in NESTML)."""
+    return "v_" + name.replace("$", "__DOLLAR").replace("'", "__d")
+
+
+class _CEval:
+    """Evaluate a Python expression tree (as printed by NESTML's Python printers) with C semantics.
+
+    Only the node types those printers emit are accepted; nothing is ``eval``-ed.
+    """
+
+    _ARITH: dict[type, Callable[[Any, Any], Any]] = {
+        ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b, ast.Mult: lambda a, b: a * b,
+        ast.Pow: lambda a, b: float(a) ** b, ast.BitAnd: lambda a, b: a & b,
+        ast.BitOr: lambda a, b: a | b, ast.BitXor: lambda a, b: a ^ b,
+        ast.LShift: lambda a, b: a << b, ast.RShift: lambda a, b: a >> b,
+    }
+    _COMPARE: dict[type, Callable[[Any, Any], bool]] = {
+        ast.Lt: lambda a, b: a < b, ast.LtE: lambda a, b: a <= b, ast.Eq: lambda a, b: a == b,
+        ast.NotEq: lambda a, b: a != b, ast.Gt: lambda a, b: a > b, ast.GtE: lambda a, b: a >= b,
+    }
+
+    def __init__(self, env: dict[str, Any]) -> None:
+        self.env = env
+
+    def eval(self, node: ast.AST) -> Any:
+        handler = getattr(self, "_" + type(node).__name__, None)
+        if handler is None:
+            raise Unevaluable(f"unsupported construct {type(node).__name__}")
+        try:
+            return handler(node)
+        except (ArithmeticError, ValueError, TypeError) as exc:
+            raise Unevaluable(f"evaluation failed: {exc}") from exc
+
+    def _Constant(self, node: ast.Constant) -> Any:
+        return node.value
+
+    def _Name(self, node: ast.Name) -> Any:
+        if node.id in self.env:
+            return self.env[node.id]
+        if node.id.startswith("v_"):
+            raise Unevaluable(f"depends on {node.id[2:]!r}, which has no value yet at initialisation")
+        raise Unevaluable(f"unknown name {node.id!r}")
+
+    def _Attribute(self, node: ast.Attribute) -> Any:
+        if isinstance(node.value, ast.Name) and node.value.id == "math" and node.attr in ("e", "pi"):
+            return getattr(math, node.attr)
+        raise Unevaluable(f"unsupported attribute {node.attr!r}")
+
+    def _BinOp(self, node: ast.BinOp) -> Any:
+        a, b = self.eval(node.left), self.eval(node.right)
+        if isinstance(node.op, ast.Div):
+            return _c_div(a, b)
+        if isinstance(node.op, ast.Mod):
+            return _c_mod(a, b)
+        return self._ARITH[type(node.op)](a, b)
+
+    def _UnaryOp(self, node: ast.UnaryOp) -> Any:
+        value = self.eval(node.operand)
+        ops = {ast.USub: lambda v: -v, ast.UAdd: lambda v: +v, ast.Not: lambda v: not v, ast.Invert: lambda v: ~v}
+        return ops[type(node.op)](value)
+
+    def _BoolOp(self, node: ast.BoolOp) -> Any:
+        values = [bool(self.eval(v)) for v in node.values]
+        return all(values) if isinstance(node.op, ast.And) else any(values)
+
+    def _Compare(self, node: ast.Compare) -> Any:
+        left = self.eval(node.left)
+        for op, right_node in zip(node.ops, node.comparators):
+            right = self.eval(right_node)
+            if not self._COMPARE[type(op)](left, right):
+                return False
+            left = right
+        return True
+
+    def _IfExp(self, node: ast.IfExp) -> Any:
+        return self.eval(node.body) if self.eval(node.test) else self.eval(node.orelse)
+
+    def _Call(self, node: ast.Call) -> Any:
+        if not isinstance(node.func, ast.Name):
+            raise Unevaluable("unsupported call")
+        if node.func.id == "float" and len(node.args) == 1:  # the printer's float("inf")
+            return float(self.eval(node.args[0]))
+        if node.func.id not in _C_FUNCTIONS:
+            raise Unevaluable(f"calls {node.func.id}()")
+        return _C_FUNCTIONS[node.func.id](*[self.eval(a) for a in node.args])
+
+
+def _c_div(a: Any, b: Any) -> Any:
+    """C++ ``/``: integer division truncates towards zero; division by zero gives inf/nan."""
+    if isinstance(a, int) and isinstance(b, int) and not isinstance(a, bool):
+        if b == 0:
+            raise Unevaluable("integer division by zero")
+        q = abs(a) // abs(b)
+        return q if (a >= 0) == (b >= 0) else -q
+    if b == 0:
+        return math.nan if a == 0 or math.isnan(a) else math.copysign(math.inf, a) * math.copysign(1.0, b)
+    return a / b
+
+
+def _c_mod(a: Any, b: Any) -> Any:
+    """C++ ``%`` (and ``std::fmod``): the result has the sign of the dividend."""
+    if isinstance(a, int) and isinstance(b, int):
+        if b == 0:
+            raise Unevaluable("integer modulo by zero")
+        return a - b * _c_div(a, b)
+    return math.fmod(a, b)
+
+
+def _value_printer() -> Any:
+    """NESTML's Python expression printer, set up to print values in NEST units.
+
+    Numbers are printed with NESTML's ``ConstantPrinter`` (as the C++ printer does, so rounding to
+    9 significant digits matches the generated code); literals with units and implicit conversion
+    factors come from NESTML's printers; variables print as :func:`_py_name` placeholders.
+    """
+    from pynestml.codegeneration.nest_unit_converter import NESTUnitConverter
+    from pynestml.codegeneration.printers.constant_printer import ConstantPrinter
+    from pynestml.codegeneration.printers.python_expression_printer import PythonExpressionPrinter
+    from pynestml.codegeneration.printers.python_function_call_printer import PythonFunctionCallPrinter
+    from pynestml.codegeneration.printers.python_simple_expression_printer import PythonSimpleExpressionPrinter
+    from pynestml.codegeneration.printers.python_variable_printer import PythonVariablePrinter
+    from pynestml.symbols.predefined_units import PredefinedUnits
+    from pynestml.symbols.predefined_variables import PredefinedVariables
+    from pynestml.symbols.symbol import SymbolKind
+
+    class VariablePrinter(PythonVariablePrinter):
+        def print_variable(self, variable: Any) -> str:
+            name = variable.get_complete_name()
+            if name == PredefinedVariables.E_CONSTANT:
+                return "math.e"
+            if name == PredefinedVariables.PI_CONSTANT:
+                return "math.pi"
+            if name == PredefinedVariables.TIME_CONSTANT:
+                raise Unevaluable("uses the simulation time t")
+            scope = variable.get_scope()
+            symbol = scope.resolve_to_symbol(name, SymbolKind.VARIABLE) if scope is not None else None
+            if symbol is None and PredefinedUnits.is_unit(name):
+                return repr(float(NESTUnitConverter.get_factor(PredefinedUnits.get_unit(name).get_unit())))
+            if variable.has_vector_parameter():
+                raise Unevaluable(f"indexes the vector {name!r}")
+            return _py_name(name)
+
+    class SimpleExpressionPrinter(PythonSimpleExpressionPrinter):
+        def print_simple_expression(self, node: Any) -> str:
+            if node.is_numeric_literal() and not node.is_numeric_literal_with_unit():
+                return self._constant_printer.print_constant(node.get_numeric_literal())
+            return super().print_simple_expression(node)
+
+    variable_printer = VariablePrinter(None)
+    function_call_printer = PythonFunctionCallPrinter(None)
+    printer = PythonExpressionPrinter(simple_expression_printer=SimpleExpressionPrinter(
+        variable_printer=variable_printer, constant_printer=ConstantPrinter(),
+        function_call_printer=function_call_printer))
+    variable_printer._expression_printer = printer
+    function_call_printer._expression_printer = printer
+    return printer
+
+
+# ---------------------------------------------------------------------------------------------
+#   Kernels and recordables
+# ---------------------------------------------------------------------------------------------
+
+
+def _kernel_variables(model: Any) -> set[str]:
+    """State variables that belong to kernels defined by ODEs (``kernel g' = ...``).
+
+    NESTML's code generator removes their declarations (``ASTUtils.remove_initial_values_for_kernels``)
+    and replaces them by one state variable per convolution.
+    """
+    names = set()
+    for block in model.get_equations_blocks():
+        for kernel in block.get_kernels():
+            for var in kernel.get_variables():
+                names.update(var.get_name() + "'" * order for order in range(var.get_differential_order()))
+    return names
+
+
+def kernel_state_variables(model: Any, notes: list[str]) -> list[str]:
+    """State variables NESTML adds for the convolutions of the model, in convolve() order.
+
+    For every ``convolve(K, port)`` with a non-delta kernel ``K`` and every kernel variable ``k`` of
+    ``K``: ``ASTUtils.construct_kernel_X_spike_buf_name(k, port, i)`` for each order ``i`` below
+    the kernel's ODE order. For a kernel defined by an ODE the order is the written one
+    (``g'' = ...`` gives 2); for a kernel written as a function of ``t`` it is the order of the
+    linear homogeneous ODE that ODE-toolbox finds for it (``Shape.from_function``: exponential 1,
+    alpha and beta functions 2), computed here with ODE-toolbox itself.
+    """
+    from pynestml.utils.ast_utils import ASTUtils
+
+    names: list[str] = []
+    orders: dict[int, list[tuple[str, int]]] = {}
+    for kernel, port in _kernel_buffers(model):
+        if ASTUtils.is_delta_kernel(kernel):
+            continue
+        if id(kernel) not in orders:
+            orders[id(kernel)] = _kernel_orders(kernel, notes)
+        for var_name, order in orders[id(kernel)]:
+            for i in range(order):
+                name = ASTUtils.construct_kernel_X_spike_buf_name(var_name, port, i)
+                if name not in names:
+                    names.append(name)
+    return names
+
+
+def _kernel_buffers(model: Any) -> list[tuple[Any, str]]:
+    """``(kernel, port name)`` for every distinct convolve() call, in source order.
+
+    Mirrors ``ConvolutionsToBuffersTransformer.generate_kernel_buffers`` (including its acceptance
+    of ``convolve(port, kernel)``), but keeps the order deterministic.
+    """
+    from pynestml.utils.ast_utils import ASTUtils
+
+    buffers: list[tuple[Any, str]] = []
+    for block in model.get_equations_blocks():
+        for call in ASTUtils.get_convolve_function_calls(block):
+            first, second = call.get_args()[0], call.get_args()[1]
+            kernel = model.get_kernel_by_name(first.get_variable().get_name())
+            port = second
+            if kernel is None:
+                kernel, port = model.get_kernel_by_name(second.get_variable().get_name()), first
+            if kernel is None:
+                continue
+            entry = (kernel, port.get_variable().get_name())
+            if not any(k is entry[0] and p == entry[1] for k, p in buffers):
+                buffers.append(entry)
+    return buffers
+
+
+def _kernel_orders(kernel: Any, notes: list[str]) -> list[tuple[str, int]]:
+    """``[(kernel variable name, ODE order)]`` for one kernel declaration."""
+    result = []
+    for var, expr in zip(kernel.get_variables(), kernel.get_expressions()):
+        order = var.get_differential_order()
+        if order == 0:
+            order = _function_kernel_order(var.get_name(), str(expr), notes)
+        result.append((var.get_name(), order))
+    return result
+
+
+def _function_kernel_order(name: str, definition: str, notes: list[str]) -> int:
+    """Order of the ODE that ODE-toolbox derives for a kernel given as a function of ``t``."""
+    from odetoolbox.shapes import Shape
+
+    try:
+        return int(Shape.from_function(name, definition).order)
+    except Exception as exc:  # noqa: BLE001 -- ODE-toolbox raises plain Exception
+        notes.append(f"kernel {name}: ODE-toolbox could not derive an ODE ({exc}); assumed order 1")
+        return 1
+
+
+def recordables(model: Any, kernel_state: Sequence[str], values: dict[str, Any]) -> list[str]:
+    """Names a NEST multimeter can record from the generated (unpaired) neuron.
+
+    Mirrors NESTML's NEST templates (``NeuronClass.jinja2``, ``recordable_state_variables`` in
+    ``NESTCodeGenerator``): every state variable of type real, integer or a physical unit (not
+    boolean, not removed kernel variables) in declaration order, then the state variables added for
+    convolutions, then inline expressions declared ``recordable``. If the model has vector state
+    variables the template switches to a dynamic map: non-vector integer variables are then left
+    out and a vector ``x`` of size n appears as ``X_0`` ... ``X_<n-1>`` (upper case).
+    A neuron paired with a synapse additionally records the synapse's postsynaptic variables
+    (``<var>__for_<synapse>_nestml``); ``generate`` reports the recordables of each generated model.
+    """
+    from pynestml.symbols.boolean_type_symbol import BooleanTypeSymbol
+    from pynestml.symbols.string_type_symbol import StringTypeSymbol
+
+    from pynestml.symbols.symbol import SymbolKind
+
+    removed = _kernel_variables(model)
+    has_vectors = model.has_state_vectors()
+    names: list[str] = []
+    for var in model.get_state_variables():  # declaration order, as in the generated map
+        name = var.get_complete_name()
+        symbol = var.get_scope().resolve_to_symbol(name, SymbolKind.VARIABLE)
+        if name in removed or isinstance(symbol.get_type_symbol(), (BooleanTypeSymbol, StringTypeSymbol)):
+            continue
+        if symbol.has_vector_parameter():
+            size = values.get(name)
+            count = len(size) if isinstance(size, list) else 0
+            names.extend(f"{name.upper()}_{i}" for i in range(count))
+        elif not (has_vectors and _is_integer(symbol)):
+            names.append(name)
+    names.extend(kernel_state)
+    for symbol in model.get_inline_expression_symbols():
+        if symbol.is_recordable and not isinstance(symbol.get_type_symbol(), (BooleanTypeSymbol, StringTypeSymbol)):
+            names.append(symbol.get_symbol_name())
+    return names
+
+
+def _is_integer(symbol: Any) -> bool:
+    from pynestml.symbols.integer_type_symbol import IntegerTypeSymbol
+
+    return isinstance(symbol.get_type_symbol(), IntegerTypeSymbol)
+
+
+# ---------------------------------------------------------------------------------------------
+#   op "generate"
+# ---------------------------------------------------------------------------------------------
+
+
+def op_generate(request: dict[str, Any]) -> dict[str, Any]:
+    """Generate NEST C++ code for the request's files into ``target_dir`` (no build).
+
+    Response ``{"ok": true, "target_dir", "files": [relative names, sorted], "log_file": relative
+    name of NESTML's JSON message log, "nest_version", "models": [...], "seconds"}``. Each model:
+    ``{"name", "kind", "source_model", "paired", "header", "source", "register_call",
+    "recordables"}``; ``register_call`` is the statement of NESTML's module template (from the
+    generated ``<module_name>.cpp``) that registers the model. NESTML also emits the unpaired
+    neuron of every pair: it is listed with ``"paired": false``. The timestamp that NESTML writes
+    into every file is removed, so the output depends only on the inputs (given
+    ``PYTHONHASHSEED=0``).
+    """
+    started = time.perf_counter()
+    files = _input_files(request)
+    target_dir = _target_dir(request)
+    module_name = request.get("module_name")
+    if not isinstance(module_name, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*module", module_name):
+        raise RequestError("'module_name' must be a C identifier ending in 'module'")
+    nest_version = request.get("nest_version") or installed_nest_version()
+    if not isinstance(nest_version, str):
+        raise RequestError("'nest_version' must be a string such as 'v3.10.0'")
+
+    from pynestml.frontend.frontend_configuration import FrontendConfiguration
+    from pynestml.utils.logger import Logger
+
+    _configure_nestml(files, target_dir, module_name=module_name)
+    models, errors = _parse_and_validate(files)
+    if errors:
+        return _error_response(errors)
+
+    codegen_opts = _codegen_options(request, nest_version, [m for _, m in models])
+    FrontendConfiguration.set_codegen_opts(codegen_opts)
+    first = Logger.curr_message or 0
+    try:
+        _run_code_generation([m for _, m in models], codegen_opts)
+        crash: BaseException | None = None
+    except (Exception, SystemExit) as exc:  # noqa: BLE001 -- report NESTML failures as errors
+        crash = exc
+    log_file = _write_log(target_dir)
+    file_of_artifact = {os.path.basename(f): f for f in files}
+    errors = _sorted_unique(_logged_errors(first, file_of_artifact, None))
+    if crash is not None:
+        errors.append(_exception_error(None, crash))
+    if errors:
+        return _error_response(errors)
+
+    written = _neutralise_timestamps(target_dir)
+    return {
+        "ok": True,
+        "target_dir": target_dir,
+        "files": [f for f in written if f != log_file],
+        "log_file": log_file,
+        "nest_version": nest_version,
+        "models": _generated_models(target_dir, module_name),
+        "seconds": round(time.perf_counter() - started, 3),
+    }
+
+
+def _target_dir(request: dict[str, Any]) -> str:
+    """The absolute target directory (created, with parents, if missing)."""
+    target_dir = request.get("target_dir")
+    if not isinstance(target_dir, str) or not os.path.isabs(target_dir):
+        raise RequestError("'target_dir' must be an absolute path")
+    os.makedirs(target_dir, exist_ok=True)
+    return os.path.normpath(target_dir)
+
+
+def installed_nest_version() -> str:
+    """NEST's version in NESTML's format ("v3.10.0"), read from package metadata.
+
+    ``NESTTools.detect_nest_version`` gets the same string by starting a Python process that imports
+    ``nest`` (~0.5 s, and the NEST banner); reading the wheel's metadata is instant. Like NESTML, a
+    development version (``post0.dev`` pre-release) maps to "main".
+    """
+    from importlib import metadata
+
+    for dist in ("nest-simulator", "nest_simulator"):
+        try:
+            version = metadata.version(dist)
+            break
+        except metadata.PackageNotFoundError:
+            continue
+    else:
+        raise RequestError("'nest_version' not given and no installed NEST (nest-simulator) found")
+    return "main" if "post0.dev" in version else "v" + version
+
+
+def _codegen_options(request: dict[str, Any], nest_version: str, models: Sequence[Any]) -> dict[str, Any]:
+    """NESTML's NEST code generator options for the request.
+
+    ``nest_version`` is always set: without it ``NESTCodeGenerator`` starts a process to detect it.
+    Continuous post ports given by bare name become ``[name, name]`` (NESTML wants the pair
+    ``(synapse port, neuron state variable)``; by default the neuron variable has the same name).
+    """
+    pairs = request.get("neuron_synapse_pairs", [])
+    if not isinstance(pairs, list) or not all(isinstance(p, dict) and "neuron" in p for p in pairs):
+        raise RequestError("'neuron_synapse_pairs' must be a list of {'neuron': ..., 'synapses': {...}}")
+    options: dict[str, Any] = dict(request.get("codegen_opts") or {})
+    options.update({
+        "nest_version": nest_version,
+        "neuron_synapse_pairs": _normalise_pairs(pairs, {m.get_name(): m for m in models}),
+        "weight_variable": dict(request.get("weight_variable") or {}),
+        "delay_variable": dict(request.get("delay_variable") or {}),
+    })
+    synapse_models = _string_list(request, "synapse_models", required=False)
+    if synapse_models:
+        options["synapse_models"] = synapse_models
+    return options
+
+
+def _normalise_pairs(pairs: list[dict[str, Any]], models: dict[str, Any]) -> list[dict[str, Any]]:
+    """Copy of ``pairs`` with continuous post ports written as ``[port, port]``."""
+    normalised = []
+    for pair in pairs:
+        synapses = {}
+        for syn_name, spec in (pair.get("synapses") or {}).items():
+            spec = dict(spec or {})
+            model = models.get(syn_name)
+            continuous = set(model.get_continuous_input_port_names()) if model is not None else set()
+            spec["post_ports"] = [[p, p] if isinstance(p, str) and p in continuous else p
+                                  for p in spec.get("post_ports", [])]
+            synapses[syn_name] = spec
+        normalised.append({**pair, "synapses": synapses})
+    return normalised
+
+
+def _run_code_generation(models: list[Any], codegen_opts: dict[str, Any]) -> None:
+    """NESTML's ``process()`` after validation, minus its builder and its report directory.
+
+    ``process()`` builds the code generator without options (so it always starts the NEST version
+    detection process), runs the NEST builder (which fails on the wheel's bogus ``nest-config``),
+    orders models through a ``set`` and writes its log next to, not into, the target directory.
+    """
+    from pynestml.exceptions.code_generator_options_exception import CodeGeneratorOptionsException
+    from pynestml.frontend import pynestml_frontend as frontend
+
+    transformers, unused_by_transformers = frontend.transformers_from_target_name("NEST", options=codegen_opts)
+    code_generator = frontend.code_generator_from_target_name("NEST", options=codegen_opts)
+    unused_by_generator = code_generator.set_options(codegen_opts)
+    for key in codegen_opts:
+        if key in unused_by_transformers and key in unused_by_generator:
+            raise CodeGeneratorOptionsException(f'The code generator option "{key}" does not exist.')
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, 10000))  # as NESTML's command line does: deep generated expressions
+    try:
+        transformed, metadata = frontend.transform_models(transformers, models)
+        frontend.generate_code(code_generator, list(transformed), metadata)
+    finally:
+        sys.setrecursionlimit(limit)
+
+
+def _write_log(target_dir: str) -> str:
+    """Write NESTML's message log into ``target_dir`` as JSON; return the file's name.
+
+    Same content as NESTML's ``--store_log`` file (which goes to ``<target>/../report/``), but
+    written with ``json``: NESTML's ``Logger.get_json_format`` builds JSON by string concatenation
+    and fails on messages that contain quotes.
+    """
+    from pynestml.utils.logger import Logger
+
+    entries = []
+    for index in sorted(Logger.get_log()):
+        artifact, node, level, code, position, message = Logger.get_log()[index]
+        entries.append({
+            "filename": artifact,
+            "nodeName": node.get_name() if node is not None and hasattr(node, "get_name") else "GLOBAL",
+            "severity": level.name,
+            "code": getattr(code, "name", None),
+            "row": position.get_start_line() if position is not None else None,
+            "col": position.get_start_column() if position is not None else None,
+            "message": str(message),
+        })
+    name = "nestml_log.json"
+    with open(os.path.join(target_dir, name), "w", encoding="utf-8") as f:
+        json.dump(entries, f, indent=1)
+        f.write("\n")
+    return name
+
+
+_TIMESTAMP = re.compile(r"(Generated from NESTML[^\n]*?) at time: [^\n]*")
+
+
+def _neutralise_timestamps(target_dir: str) -> list[str]:
+    """Drop the generation time from every text file in ``target_dir``; return all file names.
+
+    NESTML writes "Generated from NESTML 9.0.0 at time: <now>" into each file; without it, output
+    with ``PYTHONHASHSEED=0`` is byte-identical between runs.
+    """
+    names = []
+    for root, _, filenames in os.walk(target_dir):
+        for filename in filenames:
+            path = os.path.join(root, filename)
+            names.append(os.path.relpath(path, target_dir))
+            try:
+                with open(path, encoding="utf-8") as f:
+                    text = f.read()
+            except UnicodeDecodeError:
+                continue
+            cleaned = _TIMESTAMP.sub(r"\1", text)
+            if cleaned != text:
+                with open(path, "w", encoding="utf-8") as f:
+                    f.write(cleaned)
+    return sorted(names)
+
+
+_NEURON_REGISTRATION = re.compile(r"^\s*(register_(\w+)\(\s*\"([^\"]+)\"\s*\);)", re.M)
+_SYNAPSE_REGISTRATION = re.compile(r"^\s*(nest::(\w+)::register_\w+\(\s*\"([^\"]+)\"\s*\);)", re.M)
+
+
+def _generated_models(target_dir: str, module_name: str) -> list[dict[str, Any]]:
+    """Describe each model registered by NESTML's generated ``<module_name>.cpp``."""
+    with open(os.path.join(target_dir, module_name + ".cpp"), encoding="utf-8") as f:
+        module_source = f.read()
+    models = []
+    for kind, pattern in (("neuron", _NEURON_REGISTRATION), ("synapse", _SYNAPSE_REGISTRATION)):
+        for match in pattern.finditer(module_source):
+            call, name = match.group(1), match.group(3)
+            source = name + ".cpp" if os.path.isfile(os.path.join(target_dir, name + ".cpp")) else None
+            models.append({
+                "name": name,
+                "kind": kind,
+                "source_model": _source_model_name(name),
+                "paired": "__with_" in name,
+                "header": name + ".h",
+                "source": source,
+                "register_call": call,
+                "recordables": _generated_recordables(target_dir, source) if kind == "neuron" else [],
+            })
+    return models
+
+
+def _source_model_name(generated: str) -> str:
+    """``stdp_synapse_nestml__with_iaf_psc_exp_neuron_nestml`` -> ``stdp_synapse``."""
+    base = generated.split("__with_")[0]
+    return base[: -len(SUFFIX)] if base.endswith(SUFFIX) else base
+
+
+_RECORDABLE_INSERT = re.compile(r"insert_\(\s*\w+::_(\w+)\s*,|insert\(\s*\"([^\"]+)\"")
+
+
+def _generated_recordables(target_dir: str, source: str | None) -> list[str]:
+    """Recordable names inserted into the RecordablesMap in the generated neuron source.
+
+    Vector state variables are inserted at run time (``X_<i>``) and are not listed here.
+    """
+    if source is None:
+        return []
+    with open(os.path.join(target_dir, source), encoding="utf-8") as f:
+        text = f.read()
+    return [m.group(1) or m.group(2) for m in _RECORDABLE_INSERT.finditer(text)]
+
+
+if __name__ == "__main__":
+    sys.exit(main())

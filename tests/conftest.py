@@ -1,0 +1,49 @@
+"""Shared test set-up.
+
+One module cache per test session (``JITNEST_CACHE_DIR``), shared by the pytest process and
+every subprocess it starts, so each distinct module is compiled once per session. Set
+``JITNEST_TEST_CACHE`` to keep a cache across sessions (CI uses a fresh one).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+NETWORKS = Path(__file__).resolve().parent / "networks"
+
+_cache = os.environ.get("JITNEST_TEST_CACHE") or tempfile.mkdtemp(prefix="jitnest-test-cache-")
+os.environ["JITNEST_CACHE_DIR"] = _cache
+os.environ.setdefault("JITNEST_QUIET", "1")
+os.environ.setdefault("PYNEST_QUIET", "1")
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+
+@pytest.fixture(scope="session")
+def cache_dir() -> Path:
+    return Path(_cache)
+
+
+def run_python(code_or_script: str | Path, *args: str, env: dict | None = None, timeout: float = 900,
+               check: bool = True) -> subprocess.CompletedProcess:
+    """Run Python code (a string) or a script file in a fresh process with the session's cache."""
+    command = [sys.executable]
+    command += [str(code_or_script)] if isinstance(code_or_script, Path) else ["-c", code_or_script]
+    command += list(args)
+    completed = subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=str(ROOT),
+                               env={**os.environ, **(env or {})}, check=False)
+    if check and completed.returncode != 0:
+        raise AssertionError(f"subprocess failed ({completed.returncode}):\n{completed.stdout[-3000:]}\n"
+                             f"{completed.stderr[-5000:]}")
+    return completed
+
+
+def last_json(completed: subprocess.CompletedProcess) -> dict:
+    return json.loads(completed.stdout.strip().splitlines()[-1])

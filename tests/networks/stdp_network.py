@@ -1,0 +1,60 @@
+"""The STDP network of the jitnest core issue, run one of two ways in a fresh process.
+
+``python stdp_network.py manual MODULE.so OUT.json``: plain PyNEST with a module built by the
+manual NESTML workflow, mangled names, ``nest.Install``.
+``python stdp_network.py jitnest - OUT.json``: ``import jitnest as nest`` and the names a user writes.
+
+Writes node IDs, spikes, final weights and the model names NEST reports, as JSON.
+"""
+
+import json
+import sys
+
+
+def run(nest, neuron: str, synapse: str, module: str | None) -> dict:
+    nest.ResetKernel()
+    if module:
+        nest.Install(module)
+    nest.resolution = 0.1
+    nest.rng_seed = 1234
+    pre = nest.Create(neuron, 40)
+    post = nest.Create(neuron, 30, params={"tau_m": 12.0})
+    pg = nest.Create("poisson_generator", params={"rate": 9000.0})
+    nest.Connect(pg, pre + post, syn_spec={"weight": 40.0})
+    nest.Connect(pre, post, {"rule": "fixed_indegree", "indegree": 8},
+                 {"synapse_model": synapse, "weight": 12.0, "delay": 1.5})
+    sr = nest.Create("spike_recorder")
+    nest.Connect(pre + post, sr)
+    nest.Simulate(400.0)
+    events = sr.get("events")
+    conns = nest.GetConnections(synapse_model=synapse)
+    status = conns.get(["source", "target", "weight"])
+    return {
+        "ids": {"pre": pre.tolist(), "post": post.tolist(), "pg": pg.tolist(), "sr": sr.tolist()},
+        "senders": [int(s) for s in events["senders"]],
+        "times": [float(t) for t in events["times"]],
+        "sources": list(status["source"]), "targets": list(status["target"]),
+        "weights": [float(w) for w in status["weight"]],
+        "neuron_model": pre[0].get("model"),
+        "synapse_model": conns[0].get("synapse_model"),
+        "tau_m_post": post[0].get("tau_m"),
+    }
+
+
+def main() -> None:
+    mode, module, out = sys.argv[1:4]
+    if mode == "manual":
+        import nest
+
+        result = run(nest, "iaf_psc_exp_neuron_nestml__with_stdp_synapse_nestml",
+                     "stdp_synapse_nestml__with_iaf_psc_exp_neuron_nestml", module)
+    else:
+        import jitnest as nest
+
+        result = run(nest, "iaf_psc_exp_neuron", "stdp_synapse_nestml", None)
+    with open(out, "w") as handle:
+        json.dump(result, handle)
+
+
+if __name__ == "__main__":
+    main()
