@@ -297,7 +297,7 @@ def _parse_and_validate(files: Sequence[str]) -> tuple[list[tuple[str, Any]], li
             unit = ModelParser.parse_file(path)
             file_models = unit.get_model_list() if unit is not None else []
             for model in file_models:
-                _check_model(model)
+                _check_model(model, first)
         except Exception as exc:  # noqa: BLE001 -- NESTML bugs (even RecursionError) must not kill the batch
             crash = exc
         finally:
@@ -315,17 +315,30 @@ def _parse_and_validate(files: Sequence[str]) -> tuple[list[tuple[str, Any]], li
     return models, _sorted_unique(errors)
 
 
-def _check_model(model: Any) -> None:
-    """Run the context conditions NESTML's NEST pipeline runs before generating code."""
-    from pynestml.cocos.co_cos_manager import CoCosManager
-    from pynestml.utils.logger import Logger
+def _check_model(model: Any, first_index: int) -> None:
+    """Run the context conditions NESTML's NEST pipeline runs before generating code.
 
-    if Logger.has_errors(model):
-        return  # like NESTML's process(): CoCos only run on models that parsed cleanly
+    Like NESTML's ``process()``, CoCos only run on a model that parsed without errors. NESTML's own
+    test, ``Logger.has_errors(model)``, also counts errors logged without a model (any earlier file's
+    syntax error), which would silently skip every later file; we only look at the errors logged
+    since this file's parsing began (``first_index``).
+    """
+    from pynestml.cocos.co_cos_manager import CoCosManager
+
+    if _has_errors_since(first_index):
+        return
     CoCosManager.check_cocos(model)
-    if not Logger.has_errors(model):
+    if not _has_errors_since(first_index):
         # checked by NESTCodeGenerator at generation time; better to report it at parse time
         CoCosManager.check_co_co_nest_random_functions_legally_used(model)
+
+
+def _has_errors_since(first_index: int) -> bool:
+    """Whether NESTML logged an ERROR message with index ``first_index`` or later."""
+    from pynestml.utils.logger import Logger, LoggingLevel
+
+    log = Logger.get_log()
+    return any(log[k][2] == LoggingLevel.ERROR for k in log if k >= first_index)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -598,6 +611,7 @@ def evaluate_defaults(model: Any, notes: list[str]) -> tuple[dict[str, Any], lis
     """
     printer = _value_printer()
     env: dict[str, Any] = {}
+    functions = _user_functions(model, printer, env)
     values: dict[str, Any] = {}
     unevaluated: list[dict[str, str]] = []
     removed = _kernel_variables(model)
@@ -611,29 +625,37 @@ def evaluate_defaults(model: Any, notes: list[str]) -> tuple[dict[str, Any], lis
                     if block_kind == "state" and name in removed:
                         continue
                     try:
-                        value = _evaluate_declaration(decl, var, printer, env)
+                        value = _evaluate_declaration(decl, var, printer, env, functions)
                     except Unevaluable as exc:
                         if block_kind != "internals":
-                            unevaluated.append({"name": name, "reason": str(exc)})
+                            unevaluated.append({"name": nest_name(name), "reason": str(exc)})
                         continue
                     env[_py_name(name)] = value
                     if block_kind != "internals":
-                        values[name] = value
+                        values[nest_name(name)] = value
     kernel_state = kernel_state_variables(model, notes)
     for name in kernel_state:
         values[name] = 0.0
     return values, unevaluated, kernel_state
 
 
-def _evaluate_declaration(decl: Any, var: Any, printer: Any, env: dict[str, Any]) -> Any:
+def nest_name(name: str) -> str:
+    """The name NEST uses for a NESTML variable (``g'`` -> ``g__d``, ``g$`` -> ``g__DOLLAR``)."""
+    from pynestml.codegeneration.printers.cpp_variable_printer import CppVariablePrinter
+
+    return CppVariablePrinter._print_cpp_name(name)
+
+
+def _evaluate_declaration(decl: Any, var: Any, printer: Any, env: dict[str, Any], functions: dict) -> Any:
     """Value of one declared variable (a list for a vector), cast like the C++ member."""
     if not decl.has_expression():
         raise Unevaluable("declared without a default value")
-    scalar = _coerce(_evaluate_expression(decl.get_expression(), printer, env), decl.get_data_type())
+    value = _evaluate_expression(decl.get_expression(), printer, env, functions)
+    scalar = _coerce(value, decl.get_data_type())
     size_expr = _vector_size_expression(decl, var)
     if size_expr is None:
         return scalar
-    size = _evaluate_expression(size_expr, printer, env)
+    size = _evaluate_expression(size_expr, printer, env, functions)
     if not isinstance(size, (int, float)) or size != int(size) or size < 0:
         raise Unevaluable(f"vector size {size!r} is not a non-negative integer")
     return [scalar] * int(size)
@@ -654,18 +676,18 @@ def _coerce(value: Any, data_type: Any) -> Any:
     return float(value)
 
 
-def _evaluate_expression(expr: Any, printer: Any, env: dict[str, Any]) -> Any:
+def _evaluate_expression(expr: Any, printer: Any, env: dict[str, Any], functions: dict) -> Any:
     """Print ``expr`` with the value printer and evaluate the Python text with C semantics."""
-    _reject_run_time_functions(expr)
+    _reject_run_time_functions(expr, functions)
     text = printer.print(expr)
     try:
         tree = ast.parse(text, mode="eval")
     except SyntaxError as exc:
         raise Unevaluable(f"cannot evaluate {text!r}") from exc
-    return _CEval(env).eval(tree.body)
+    return _CEval(env, functions).eval(tree.body)
 
 
-def _reject_run_time_functions(expr: Any) -> None:
+def _reject_run_time_functions(expr: Any, functions: dict) -> None:
     """Raise Unevaluable if ``expr`` calls a function whose value is only known at run time."""
     from pynestml.meta_model.ast_function_call import ASTFunctionCall
     from pynestml.visitors.ast_higher_order_visitor import ASTHigherOrderVisitor
@@ -676,8 +698,61 @@ def _reject_run_time_functions(expr: Any) -> None:
     for name in calls:
         if name in _NEEDS_SIMULATION:
             raise Unevaluable(f"calls {name}(): {_NEEDS_SIMULATION[name]}")
-        if name not in _C_FUNCTIONS:
-            raise Unevaluable(f"calls {name}(), which is not a predefined math function")
+        if name not in _C_FUNCTIONS and name not in functions:
+            raise Unevaluable(f"calls {name}(), which is neither a math function nor defined in the model")
+
+
+def _user_functions(model: Any, printer: Any, env: dict[str, Any]) -> dict[str, Callable[..., Any]]:
+    """Callables for the model's ``function`` blocks, evaluated like the C++ member functions.
+
+    Supported bodies: local declarations, plain assignments and a final ``return`` (what the
+    library models use); anything else makes a call Unevaluable. The body sees the model's
+    variables through ``env`` (the generated functions read ``P_``/``S_`` members too).
+    """
+    functions: dict[str, Callable[..., Any]] = {}
+    for function in model.get_functions():
+        functions[function.get_name()] = _make_user_function(function, printer, env, functions)
+    return functions
+
+
+def _make_user_function(function: Any, printer: Any, env: dict[str, Any], functions: dict) -> Callable[..., Any]:
+    """A Python callable evaluating one NESTML ``function`` with C semantics (see :func:`_user_functions`)."""
+    name = function.get_name()
+    params = function.get_parameters()
+    depth = [0]
+
+    def call(*args: Any) -> Any:
+        if len(args) != len(params):
+            raise Unevaluable(f"{name}() called with {len(args)} arguments")
+        if depth[0] > 20:
+            raise Unevaluable(f"{name}() recurses too deeply")
+        local = dict(env)
+        local.update({_py_name(p.get_name()): _coerce(a, p.get_data_type()) for p, a in zip(params, args)})
+        depth[0] += 1
+        try:
+            for stmt in function.get_stmts_body().get_stmts():
+                small = stmt.small_stmt if stmt.is_small_stmt() else None
+                if small is not None and small.is_declaration():
+                    decl = small.get_declaration()
+                    if not decl.has_expression():
+                        raise Unevaluable(f"{name}() declares a variable without a value")
+                    value = _coerce(_evaluate_expression(decl.get_expression(), printer, local, functions),
+                                    decl.get_data_type())
+                    local.update({_py_name(v.get_complete_name()): value for v in decl.get_variables()})
+                elif small is not None and small.is_assignment() and small.get_assignment().is_direct_assignment:
+                    assignment = small.get_assignment()
+                    target = _py_name(assignment.get_variable().get_complete_name())
+                    local[target] = _evaluate_expression(assignment.get_expression(), printer, local, functions)
+                elif small is not None and small.is_return_stmt() and small.get_return_stmt().has_expression():
+                    value = _evaluate_expression(small.get_return_stmt().get_expression(), printer, local, functions)
+                    return _coerce(value, function.get_return_type())
+                else:
+                    raise Unevaluable(f"{name}() has statements other than declarations, assignments and return")
+            raise Unevaluable(f"{name}() does not return a value")
+        finally:
+            depth[0] -= 1
+
+    return call
 
 
 def _py_name(name: str) -> str:
@@ -702,8 +777,9 @@ class _CEval:
         ast.NotEq: lambda a, b: a != b, ast.Gt: lambda a, b: a > b, ast.GtE: lambda a, b: a >= b,
     }
 
-    def __init__(self, env: dict[str, Any]) -> None:
+    def __init__(self, env: dict[str, Any], functions: dict[str, Callable[..., Any]]) -> None:
         self.env = env
+        self.functions = functions
 
     def eval(self, node: ast.AST) -> Any:
         handler = getattr(self, "_" + type(node).__name__, None)
@@ -763,9 +839,10 @@ class _CEval:
             raise Unevaluable("unsupported call")
         if node.func.id == "float" and len(node.args) == 1:  # the printer's float("inf")
             return float(self.eval(node.args[0]))
-        if node.func.id not in _C_FUNCTIONS:
+        function = _C_FUNCTIONS.get(node.func.id) or self.functions.get(node.func.id)
+        if function is None:
             raise Unevaluable(f"calls {node.func.id}()")
-        return _C_FUNCTIONS[node.func.id](*[self.eval(a) for a in node.args])
+        return function(*[self.eval(a) for a in node.args])
 
 
 def _c_div(a: Any, b: Any) -> Any:
@@ -802,6 +879,7 @@ def _value_printer() -> Any:
     from pynestml.codegeneration.printers.python_function_call_printer import PythonFunctionCallPrinter
     from pynestml.codegeneration.printers.python_simple_expression_printer import PythonSimpleExpressionPrinter
     from pynestml.codegeneration.printers.python_variable_printer import PythonVariablePrinter
+    from pynestml.meta_model.ast_simple_expression import ASTSimpleExpression
     from pynestml.symbols.predefined_units import PredefinedUnits
     from pynestml.symbols.predefined_variables import PredefinedVariables
     from pynestml.symbols.symbol import SymbolKind
@@ -829,9 +907,19 @@ def _value_printer() -> Any:
                 return self._constant_printer.print_constant(node.get_numeric_literal())
             return super().print_simple_expression(node)
 
+    class ExpressionPrinter(PythonExpressionPrinter):
+        def print_arithmetic_operator(self, node: Any) -> str:
+            # Like NESTML's C++ printer: division by a number literal is always a floating-point
+            # division; otherwise int / int truncates as in C++ (see _c_div).
+            rhs = node.get_rhs()
+            if (node.get_binary_operator().is_div_op and isinstance(rhs, ASTSimpleExpression)
+                    and rhs.is_numeric_literal()):
+                return self.print(node.get_lhs()) + " / float(" + self.print(rhs) + ")"
+            return super().print_arithmetic_operator(node)
+
     variable_printer = VariablePrinter(None)
     function_call_printer = PythonFunctionCallPrinter(None)
-    printer = PythonExpressionPrinter(simple_expression_printer=SimpleExpressionPrinter(
+    printer = ExpressionPrinter(simple_expression_printer=SimpleExpressionPrinter(
         variable_printer=variable_printer, constant_printer=ConstantPrinter(),
         function_call_printer=function_call_printer))
     variable_printer._expression_printer = printer
@@ -945,7 +1033,6 @@ def recordables(model: Any, kernel_state: Sequence[str], values: dict[str, Any])
     """
     from pynestml.symbols.boolean_type_symbol import BooleanTypeSymbol
     from pynestml.symbols.string_type_symbol import StringTypeSymbol
-
     from pynestml.symbols.symbol import SymbolKind
 
     removed = _kernel_variables(model)
@@ -957,11 +1044,11 @@ def recordables(model: Any, kernel_state: Sequence[str], values: dict[str, Any])
         if name in removed or isinstance(symbol.get_type_symbol(), (BooleanTypeSymbol, StringTypeSymbol)):
             continue
         if symbol.has_vector_parameter():
-            size = values.get(name)
+            size = values.get(nest_name(name))
             count = len(size) if isinstance(size, list) else 0
-            names.extend(f"{name.upper()}_{i}" for i in range(count))
+            names.extend(f"{nest_name(name).upper()}_{i}" for i in range(count))
         elif not (has_vectors and _is_integer(symbol)):
-            names.append(name)
+            names.append(nest_name(name))
     names.extend(kernel_state)
     for symbol in model.get_inline_expression_symbols():
         if symbol.is_recordable and not isinstance(symbol.get_type_symbol(), (BooleanTypeSymbol, StringTypeSymbol)):

@@ -180,8 +180,8 @@ class NodeCollectionProxy(wrapt.ObjectProxy):
         self._self_session.set_node_status(self, params, kwargs)
 
     def __getattr__(self, name: str) -> Any:
-        if name.startswith("_self_") or name == "__wrapped__":
-            raise AttributeError(name)
+        if name.startswith("_self_") or _is_dunder(name):
+            raise AttributeError(name)  # wrapt probes some dunders; they must never build
         if name.startswith("__array_") or name == "_ipython_canary_method_should_not_exist_":
             return getattr(NodeCollection, name) if hasattr(NodeCollection, name) else _raise_attr(name)
         if name.startswith("_") or name == "spatial" or hasattr(NodeCollection, name):
@@ -198,6 +198,10 @@ class NodeCollectionProxy(wrapt.ObjectProxy):
 
     def __dir__(self) -> list[str]:
         return dir(NodeCollection)
+
+
+def _is_dunder(name: str) -> bool:
+    return name.startswith("__") and name.endswith("__")
 
 
 def _raise_attr(name: str) -> Any:
@@ -265,10 +269,11 @@ class SynapseCollectionProxy(wrapt.ObjectProxy):
         return len(self._self_real())
 
     def __iter__(self):
-        return iter(self._self_real())
+        return (self[i] for i in range(len(self)))
 
-    def __getitem__(self, key: Any) -> Any:
-        return self._self_real()[key]
+    def __getitem__(self, key: Any) -> SynapseCollectionProxy:
+        parent = self
+        return SynapseCollectionProxy(self._self_session, lambda: parent._self_real()[key], self._self_real()[key])
 
     def __eq__(self, other: object) -> bool:
         return self._self_real() == (other._self_real() if isinstance(other, SynapseCollectionProxy) else other)
@@ -279,7 +284,7 @@ class SynapseCollectionProxy(wrapt.ObjectProxy):
     __repr__ = __str__
 
     def __getattr__(self, name: str) -> Any:
-        if name.startswith("_self_") or name == "__wrapped__":
+        if name.startswith("_self_") or _is_dunder(name):
             raise AttributeError(name)
         if name.startswith("_") or hasattr(SynapseCollection, name):
             return getattr(self._self_real(), name)

@@ -1,0 +1,176 @@
+"""Tests of jitnest/nestml_worker.py against the real NESTML (no mocks).
+
+The worker runs as a subprocess by file path, so these tests do not depend on ``jitnest/__init__.py``.
+Each worker call costs a few seconds (NESTML import, parsing); the module-scoped fixtures make one
+call per request kind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+WORKER = Path(__file__).parents[1] / "jitnest" / "nestml_worker.py"
+MODELS = Path(sys.prefix) / "models"
+IAF_PSC_EXP = MODELS / "neurons" / "iaf_psc_exp_neuron.nestml"
+STDP = MODELS / "synapses" / "stdp_synapse.nestml"
+
+pytestmark = pytest.mark.skipif(
+    not (IAF_PSC_EXP.is_file() and STDP.is_file()), reason="NESTML's model library is not installed"
+)
+
+
+def run_worker(request: dict[str, Any], timeout: float = 600) -> dict[str, Any]:
+    """Run one worker request; check the process contract (exit 0, exactly one JSON on stdout)."""
+    env = dict(os.environ, PYTHONHASHSEED="0")
+    proc = subprocess.run(
+        [sys.executable, str(WORKER)], input=json.dumps(request), capture_output=True, text=True,
+        env=env, timeout=timeout, cwd=WORKER.parents[1],
+    )
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    return json.loads(proc.stdout)  # fails if anything but the response reached stdout
+
+
+def line_of(text: str, fragment: str) -> int:
+    """1-based number of the (single) line containing ``fragment``."""
+    matches = [i for i, line in enumerate(text.splitlines(), 1) if fragment in line]
+    assert len(matches) == 1, fragment
+    return matches[0]
+
+
+@pytest.fixture(scope="module")
+def parsed() -> dict[str, dict[str, Any]]:
+    """iaf_psc_exp_neuron and stdp_synapse, parsed in one request, by model name."""
+    response = run_worker({"op": "parse", "files": [str(IAF_PSC_EXP), str(STDP)]})
+    assert response["ok"], response
+    return {m["name"]: m for m in response["models"]}
+
+
+def test_parse_neuron(parsed: dict[str, dict[str, Any]]) -> None:
+    model = parsed["iaf_psc_exp_neuron"]
+    text = IAF_PSC_EXP.read_text()
+    assert model["kind"] == "neuron"
+    assert model["file"] == str(IAF_PSC_EXP)
+    assert model["line"] == line_of(text, "model iaf_psc_exp_neuron:")
+    ports = {p["name"]: p for p in model["input_ports"]}
+    assert {n: p["kind"] for n, p in ports.items()} == {
+        "exc_spikes": "spike", "inh_spikes": "spike", "I_stim": "continuous"}
+    assert ports["I_stim"]["line"] == line_of(text, "I_stim pA <- continuous")
+
+    params = {p["name"]: p for p in model["parameters"]}
+    assert params["C_m"]["type"] == "pF" and params["C_m"]["expression"] == "250 pF"
+    assert params["tau_m"]["line"] == line_of(text, "tau_m ms = 10 ms")
+    values = model["value_nest_units"]
+    assert values["tau_m"] == 10.0 and values["C_m"] == 250.0 and values["V_th"] == -55.0
+    assert values["E_L"] == -70.0 and values["I_e"] == 0.0
+    assert values["V_m"] == values["E_L"]  # state V_m mV = E_L
+    assert all(isinstance(v, float) for v in values.values())
+    assert model["unevaluated"] == []
+    assert model["recordables"] == ["V_m", "refr_t", "I_syn_exc", "I_syn_inh"]
+    assert [i["name"] for i in model["internals"]] == ["unit_psc"]
+
+
+def test_parse_synapse(parsed: dict[str, dict[str, Any]]) -> None:
+    model = parsed["stdp_synapse"]
+    assert model["kind"] == "synapse"
+    assert model["weight_variable"] == "w"
+    assert model["delay_variable"] is None
+    assert model["post_ports"] == ["post_spikes"]
+    assert model["vt_ports"] == []
+    assert model["value_nest_units"]["tau_tr_pre"] == 20.0
+    assert model["value_nest_units"]["w"] == 1.0
+    assert model["recordables"] == []
+
+
+@pytest.fixture(scope="module")
+def broken(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], dict[str, Path], dict[str, int]]:
+    """A parse request over three broken copies of iaf_psc_exp_neuron; expected error lines."""
+    source = IAF_PSC_EXP.read_text()
+    directory = tmp_path_factory.mktemp("broken")
+    edits = {
+        # missing colon after the block keyword: NESTML's lexer reports it on the next line
+        "syntax": ("    state:\n", "    state\n", "    state"),
+        # unknown variable in an ODE
+        "unknown_var": ("(V_m - E_L) / tau_m +", "(V_m - E_L) / tau_mm +", "tau_mm"),
+        # unknown unit (NESTML then also recurses endlessly: must still be a clean error)
+        "unknown_unit": ("tau_syn_inh ms = 2 ms", "tau_syn_inh ms = 2 mss", "2 mss"),
+    }
+    files, lines = {}, {}
+    for name, (old, new, marker) in edits.items():
+        assert source.count(old) == 1, old
+        text = source.replace(old, new).replace("model iaf_psc_exp_neuron:", f"model {name}_neuron:")
+        files[name] = directory / f"{name}_neuron.nestml"
+        files[name].write_text(text)
+        lines[name] = line_of(text, marker)
+    response = run_worker({"op": "parse", "files": [str(p) for p in files.values()]})
+    return response, files, lines
+
+
+@pytest.mark.parametrize("case", ["syntax", "unknown_var", "unknown_unit"])
+def test_parse_errors(broken: tuple[dict[str, Any], dict[str, Path], dict[str, int]], case: str) -> None:
+    response, files, lines = broken
+    assert response["ok"] is False
+    errors = [e for e in response["errors"] if e["file"] == str(files[case])]
+    assert errors, response["errors"]
+    # errors are in source order: the first one is at the broken line
+    assert errors[0]["line"] == lines[case], errors
+    assert all(set(e) == {"file", "line", "column", "model", "message", "code"} for e in errors)
+
+
+def test_parse_error_messages(broken: tuple[dict[str, Any], dict[str, Path], dict[str, int]]) -> None:
+    response, files, _ = broken
+    messages = {name: " ".join(e["message"] for e in response["errors"] if e["file"] == str(path))
+                for name, path in files.items()}
+    assert "missing ':'" in messages["syntax"]
+    assert "tau_mm" in messages["unknown_var"]
+    assert "mss" in messages["unknown_unit"]
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    target = tmp_path_factory.mktemp("generated") / "code"
+    response = run_worker({
+        "op": "generate", "files": [str(IAF_PSC_EXP), str(STDP)], "target_dir": str(target),
+        "module_name": "jn_test0123module",
+        "neuron_synapse_pairs": [{"neuron": "iaf_psc_exp_neuron",
+                                  "synapses": {"stdp_synapse": {"post_ports": ["post_spikes"]}}}],
+        "weight_variable": {"stdp_synapse": "w"}, "delay_variable": {}, "nest_version": "v3.10.0",
+    })
+    assert response["ok"], response
+    return response
+
+
+def test_generate_models(generated: dict[str, Any]) -> None:
+    models = {m["name"]: m for m in generated["models"]}
+    paired_neuron = "iaf_psc_exp_neuron_nestml__with_stdp_synapse_nestml"
+    paired_synapse = "stdp_synapse_nestml__with_iaf_psc_exp_neuron_nestml"
+    assert set(models) == {"iaf_psc_exp_neuron_nestml", paired_neuron, paired_synapse}
+    assert models["iaf_psc_exp_neuron_nestml"]["paired"] is False
+    assert models[paired_neuron]["paired"] is True and models[paired_synapse]["paired"] is True
+    assert models[paired_synapse]["kind"] == "synapse" and models[paired_neuron]["kind"] == "neuron"
+    assert models[paired_synapse]["source_model"] == "stdp_synapse"
+    assert models[paired_neuron]["source_model"] == "iaf_psc_exp_neuron"
+    assert models[paired_synapse]["source"] is None
+    assert models["iaf_psc_exp_neuron_nestml"]["register_call"] == (
+        'register_iaf_psc_exp_neuron_nestml("iaf_psc_exp_neuron_nestml");')
+    assert models[paired_synapse]["register_call"].startswith(f"nest::{paired_synapse}::register_{paired_synapse}(")
+    assert "post_trace__for_stdp_synapse_nestml" in models[paired_neuron]["recordables"]
+
+
+def test_generate_files(generated: dict[str, Any]) -> None:
+    target = Path(generated["target_dir"])
+    assert (target / generated["log_file"]).is_file()
+    for model in generated["models"]:
+        for name in (model["header"], model["source"]):
+            assert name is None or name in generated["files"]
+    assert "jn_test0123module.cpp" in generated["files"]
+    for name in generated["files"]:
+        text = (target / name).read_text()
+        assert not re.search(r"at time: \d", text), name  # timestamps are neutralised
