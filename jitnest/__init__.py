@@ -10,6 +10,7 @@ Besides PyNEST's API, this module offers:
 * ``add_model_path(folder)``, ``add_model_file(path)``, ``add_model_source(text)``: where NESTML
   models come from (plus ``JITNEST_MODEL_PATH`` and NESTML's own model library);
 * ``build()``: build the recorded network now (otherwise the first Simulate does);
+* ``build_report()``: which modules the current network uses, and whether they were compiled now;
 * ``install_import_hook()``: make ``import nest`` anywhere (e.g. in PyNN) mean jitnest.
 
 ``jitnest.__version__`` is NEST's version, as for ``nest.__version__``; jitnest's own version is
@@ -57,6 +58,11 @@ def add_model_source(text: str) -> list[str]:
 def build() -> None:
     """Build and install what the recorded network needs now, instead of at the first Simulate."""
     SESSION.materialize()
+
+
+def build_report() -> dict[str, dict]:
+    """For each module of the current network: its file and whether this process compiled it."""
+    return {label: dict(info) for label, info in SESSION.last_build.items()}
 
 
 def install_import_hook() -> None:

@@ -98,7 +98,8 @@ class ConnectEntry(Entry):
                                    return_synapsecollection=self.return_synapsecollection)
 
     def describe(self) -> str:
-        return "Connect(...)"
+        models = self.syn_spec.get("synapse_model") if isinstance(self.syn_spec, dict) else self.syn_spec
+        return f"Connect(..., synapse_model={models!r})" if models else "Connect(...)"
 
 
 class CopyModelEntry(Entry):

@@ -161,6 +161,9 @@ class NodeCollectionProxy(wrapt.ObjectProxy):
 
     __str__ = __repr__
 
+    def __format__(self, spec: str) -> str:
+        return format(str(self), spec)
+
     def __reduce_ex__(self, protocol: Any) -> Any:
         raise TypeError("a NodeCollection cannot be pickled (it refers to nodes of one running kernel); "
                         "pickle its tolist() instead")
@@ -282,6 +285,9 @@ class SynapseCollectionProxy(wrapt.ObjectProxy):
         return self._self_session.names.to_user_text(str(self._self_real()))
 
     __repr__ = __str__
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self), spec)
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_self_") or _is_dunder(name):

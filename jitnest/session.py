@@ -103,9 +103,10 @@ class Session:
         if requirements is not None:
             if requirements.plan() != self.names.plan:
                 if self.time_passed:
+                    missing = sorted(u.label for u in requirements.plan().units - self.names.plan.units)
                     raise NetworkFrozenError(
-                        "this call needs a NESTML model or neuron-synapse combination that is not built into "
-                        "the running network, and NEST cannot load modules after simulation time has passed. "
+                        f"{entry.describe()} needs {', '.join(missing)}, which the running network was not built "
+                        "with, and NEST cannot load modules after simulation time has passed. "
                         "Create and connect all NESTML models before the first Simulate, or call "
                         "nest.ResetKernel() and build the network again.", entry.site)
                 self.pending = True
