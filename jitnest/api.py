@@ -16,9 +16,13 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+import numpy
+
 from .call_site import capture
+from .errors import ConnectionModelError
 from .journal import ConnectEntry, CopyModelEntry, CreateEntry, Entry, SetDefaultsEntry
 from .node_ids import NodeIds
+from .parameters import NeedsKernel, Population
 from .proxies import NodeCollectionProxy, SynapseCollectionProxy, ids_of
 from .pynest import REAL, CollocatedSynapses, NodeCollection, SynapseCollection
 from .session import SESSION
@@ -49,11 +53,68 @@ def Create(model: str, n: int | None = None, params: Any = None, positions: Any 
         raise REAL.NESTErrors.UnknownModelName(f"{model} is a synapse model; Create takes node models")
     size = _count_nodes(n, positions)
     ids = NodeIds.primitive(model, SESSION.node_count + 1, size, spatial=positions is not None)
+    population = _population_for(model, ids, params, site) if ref.is_nestml_neuron else None
     entry = CreateEntry(site, model, n, params, positions, ids)
-    SESSION.submit(entry, requirements)
+    try:
+        SESSION.submit(entry, requirements)
+    except Exception:
+        _account_for_failed_create(model, n, positions, ids, site)
+        raise
+    if population is not None and SESSION.pending:
+        SESSION.populations.add(population)
+    _remember_record_from(model, ids, params)
     SESSION.node_count += size
     real = entry.result if entry.result is not None else None
     return NodeCollectionProxy(SESSION, ids, lambda generation: entry.result, real)
+
+
+def _population_for(model: str, ids: NodeIds, params: Any, site: Any) -> Population:
+    """The parameter store of new NESTML nodes, with ``params`` validated and applied."""
+    population = Population(model, ids.runs[0].first if ids.runs else 0, len(ids), SESSION.defaults_of(model, site))
+    positions = numpy.arange(len(ids))
+    if isinstance(params, dict):
+        population.set(positions, params, site)
+    elif isinstance(params, (list, tuple)):
+        population.set_each(positions, params, site)
+    return population
+
+
+_RECORDING_DEVICES = ("multimeter", "voltmeter")
+
+
+def _remember_record_from(model: str, ids: NodeIds, params: Any) -> None:
+    if isinstance(params, dict) and "record_from" in params and len(ids):
+        SESSION.record_from[ids.runs[0].first] = list(params["record_from"])
+
+
+def _check_recordables(pre: Any, post_ids: NodeIds, site: Any) -> None:
+    """A multimeter asking unbuilt NESTML nodes for something they do not record: NEST's error, early."""
+    if not isinstance(pre, NodeCollectionProxy) or len(pre) != 1 or not pre._self_ids.runs:
+        return
+    record_from = SESSION.record_from.get(pre._self_ids.runs[0].first)
+    if not record_from:
+        return
+    for model in post_ids.models():
+        ref = SESSION.names.resolve(model, site)
+        if ref.is_nestml_neuron:
+            unknown = [r for r in record_from if r not in ref.info.recordables]
+            if unknown:
+                raise ConnectionModelError(
+                    f"Creation of connection is not possible because:\nCannot connect with unknown recordable "
+                    f"{unknown[0]} (model {model} records: {', '.join(sorted(ref.info.recordables))})", site)
+
+
+def _account_for_failed_create(model: str, n: Any, positions: Any, ids: NodeIds, site: Any) -> None:
+    """NEST creates the nodes before it rejects bad parameters, so a failed Create still uses IDs.
+
+    Mirror that: count the nodes and journal a Create without the parameters, so that a replay
+    gives later nodes the same IDs as plain NEST (for scripts that catch the error and go on).
+    """
+    if SESSION.pending or REAL.network_size != SESSION.node_count + len(ids):
+        return
+    SESSION.node_count += len(ids)
+    if SESSION.journal is not None:
+        SESSION.journal.append(CreateEntry(site, model, n, None, positions, ids))
 
 
 def _synapse_models(syn_spec: Any) -> list[str]:
@@ -82,6 +143,7 @@ def Connect(pre: Any, post: Any, conn_spec: Any = None, syn_spec: Any = None,
             neurons = SESSION.names.post_neuron(ref, post_ids, site)
             requirements = requirements or SESSION.requirements.copy()
             requirements.add_synapse(ref.info, neurons)
+    _check_recordables(pre, post_ids, site)
     entry = ConnectEntry(site, pre, post, post_ids, conn_spec, syn_spec, return_synapsecollection)
     SESSION.submit(entry, requirements)
     if not return_synapsecollection:
@@ -99,22 +161,40 @@ def CopyModel(existing: str, new: str, params: Any = None) -> None:
     """``nest.CopyModel``; a copy of a NESTML model is generated lazily like the model itself."""
     site = capture()
     ref = SESSION.names.resolve(existing, site)
+    defaults = SESSION.defaults_of(existing, site)
+    copied = defaults.copy(new) if defaults is not None else None
+    if copied is not None and params:
+        copied.update(params, site)
     SESSION.submit(CopyModelEntry(site, existing, new, params), execute_while_pending=ref.info is None)
     SESSION.names.add_alias(new, existing)
     SESSION.names.forget_builtins()
+    if copied is not None:
+        SESSION.model_defaults[new] = copied
 
 
 def SetDefaults(model: str, params: Any, val: Any = None) -> None:
     """``nest.SetDefaults``, recorded; reaches every generated variant of a NESTML model."""
     site = capture()
-    SESSION.names.resolve(model, site)
+    defaults = SESSION.defaults_of(model, site)
+    if defaults is not None:
+        defaults.update({params: val} if isinstance(params, str) else params, site)
     SESSION.submit(SetDefaultsEntry(site, model, params, val))
 
 
 def GetDefaults(model: str, keys: Any = None, output: str = "") -> Any:
-    """``nest.GetDefaults`` in the user's model names."""
+    """``nest.GetDefaults`` in the user's model names; NESTML models answer before they are built."""
     site = capture()
     ref = SESSION.names.resolve(model, site)
+    if ref.is_nestml and not output and not _is_built(model):
+        try:
+            status = SESSION.defaults_of(model, site).status()
+            if keys is None:
+                return status
+            if isinstance(keys, str):
+                return status[keys]
+            return [status[k] for k in keys]
+        except NeedsKernel:
+            pass
     if ref.is_nestml or SESSION.pending:
         SESSION.materialize()
     variants = SESSION.names.model_variants(model) if ref.is_nestml else [model]
@@ -131,6 +211,11 @@ def GetDefaults(model: str, keys: Any = None, output: str = "") -> Any:
     return SESSION.names.to_user(REAL.GetDefaults(variants[0], keys, output))
 
 
+def _is_built(model: str) -> bool:
+    """Whether the live kernel has ``model``'s generated variant (then NEST answers)."""
+    return not SESSION.pending and bool(SESSION.names.model_variants(model))
+
+
 class _NoOp(Entry):
     """A journal entry that only carries new requirements (a model named but not yet used)."""
 
@@ -139,14 +224,39 @@ class _NoOp(Entry):
 
 
 def SetStatus(nodes: Any, params: Any, val: Any = None) -> None:
-    """``nest.SetStatus``, recorded."""
-    SESSION.record_call(REAL.SetStatus, (nodes, params, val))
+    """``nest.SetStatus``, recorded; values for unbuilt NESTML nodes are validated at once."""
+    if isinstance(nodes, NodeCollectionProxy):
+        SESSION.set_node_status(nodes, {params: val} if isinstance(params, str) else params, {})
+    else:
+        SESSION.record_call(REAL.SetStatus, (nodes, params, val))
 
 
 def GetStatus(nodes: Any, keys: Any = None, output: str = "") -> Any:
-    """``nest.GetStatus`` in the user's model names."""
+    """``nest.GetStatus`` in the user's model names; unbuilt NESTML nodes answer from the store."""
+    if isinstance(nodes, NodeCollectionProxy) and SESSION.pending and not output and len(nodes):
+        answer = _status_from_store(nodes, keys)
+        if answer is not None:
+            return answer
     SESSION.materialize()
     return SESSION.names.to_user(REAL.GetStatus(SESSION.real(nodes), keys, output))
+
+
+def _status_from_store(nodes: NodeCollectionProxy, keys: Any) -> Any:
+    """GetStatus's shapes: a tuple over nodes of dicts (no keys), values (one key) or tuples (keys)."""
+    as_list = [keys] if isinstance(keys, str) else keys
+    columns = SESSION.answer_from_store(nodes, (as_list,) if as_list is not None else (), {})
+    if columns is None:
+        return None
+    size = len(nodes)
+
+    def at(values: Any, i: int) -> Any:
+        return values[i] if size > 1 else values
+
+    if keys is None:
+        return tuple({k: at(v, i) for k, v in columns.items()} for i in range(size))
+    if isinstance(keys, str):
+        return tuple(at(columns[keys], i) for i in range(size))
+    return tuple(tuple(at(columns[k], i) for k in keys) for i in range(size))
 
 
 def GetConnections(source: Any = None, target: Any = None, synapse_model: str | None = None,

@@ -28,6 +28,7 @@ from .journal import CallEntry, Entry, clone_error
 from .model_path import ModelPath
 from .naming import Naming
 from .node_ids import NodeIds
+from .parameters import ModelDefaults, NeedsKernel, Piece, PopulationIndex, shape_like_nest
 from .proxies import NodeCollectionProxy, SynapseCollectionProxy, unwrap
 from .pynest import REAL
 
@@ -54,6 +55,9 @@ class Session:
         self.time_passed = False
         self.node_count = 0
         self.sites_of: dict[str, list[CallSite]] = {}
+        self.model_defaults: dict[str, ModelDefaults] = {}
+        self.record_from: dict[int, list[str]] = {}  # recording device's first ID -> record_from
+        self.populations = PopulationIndex()
         self.names.reset()
 
     # --- infrastructure -----------------------------------------------------------------
@@ -141,6 +145,8 @@ class Session:
         assert self.journal is not None, "a pending session always has its journal"
         plan = self.requirements.plan()
         built = self.builder.build_plan(plan, self.sites_of)
+        # From here on NEST holds the values: release the store's copies before NEST allocates nodes.
+        self.populations.clear()
         REAL.ResetKernel()
         for built_unit in sorted(built.values(), key=lambda b: b.unit.label):
             REAL.Install(str(built_unit.module_path))
@@ -161,9 +167,22 @@ class Session:
 
     # --- parameters ---------------------------------------------------------------------
 
+    def defaults_of(self, name: str, site: CallSite | None = None) -> ModelDefaults | None:
+        """The declared defaults of NESTML model ``name`` (None for built-ins), shared by every
+        name that means the same generated model."""
+        ref = self.names.resolve(name, site)
+        if ref.info is None:
+            return None
+        key = name if ref.is_alias else ref.root
+        if key not in self.model_defaults:
+            self.model_defaults[key] = ModelDefaults.from_info(name if ref.is_alias else ref.root, ref.info)
+        return self.model_defaults[key]
+
     def get_node_status(self, nodes: NodeCollectionProxy, params: tuple, kwargs: dict) -> Any:
         answer = self._answer_without_kernel(nodes, params, kwargs)
-        if answer is not _NO_ANSWER:
+        if answer is _NO_ANSWER:
+            answer = self.answer_from_store(nodes, params, kwargs)
+        if answer is not _NO_ANSWER and answer is not None:
             return answer
         return self.names.to_user(nodes._self_real().get(*params, **kwargs))
 
@@ -178,15 +197,85 @@ class Session:
             values = tuple(run.model for run in ids.runs for _ in range(len(run)))
         return values[0] if len(values) == 1 else values
 
+    def answer_from_store(self, nodes: NodeCollectionProxy, params: tuple, kwargs: dict) -> Any:
+        """Parameters of unbuilt NESTML nodes, from their declarations and the values set so far;
+        None where only NEST can answer (built-in or already built nodes, values NEST draws)."""
+        if not self.pending or kwargs or nodes._self_epoch != self.epoch or not len(nodes):
+            return None
+        pieces = self.populations.pieces(nodes._self_ids)
+        populations = {id(p.population): p.population for p in pieces}
+        if any(p is None for p in populations.values()) or len({p.model for p in populations.values()}) != 1:
+            return None
+        single, keys = _requested_keys(params)
+        wanted = [single] if single is not None else keys or ["global_id", "model", "element_type",
+                                                              "recordables", *pieces[0].population.keys()]
+        try:
+            columns = {key: self._column(nodes, pieces, key) for key in wanted}
+        except NeedsKernel:
+            return None
+        return shape_like_nest(columns, wanted if single is None else None, single, len(nodes))
+
+    def _column(self, nodes: NodeCollectionProxy, pieces: list[Piece], key: str) -> list:
+        if key == "global_id":
+            return nodes._self_ids.tolist()
+        if key == "model":
+            return [run.model for run in nodes._self_ids.runs for _ in range(len(run))]
+        info = pieces[0].population.model_defaults.info
+        if key == "element_type":
+            return ["synapse" if info.is_synapse else "neuron"] * len(nodes)
+        if key == "recordables":
+            return [sorted(info.recordables)] * len(nodes)
+        values: list = []
+        for piece in pieces:
+            values.extend(piece.population.values(key, piece.positions))
+        return values
+
     def set_node_status(self, nodes: NodeCollectionProxy, params: Any, kwargs: dict) -> None:
         nodes._self_check_epoch()
-        self.record_call(_set_status, (nodes, params), kwargs)
+        site = capture()
+        if self.pending:
+            self.apply_to_store(nodes._self_ids, params, kwargs, site)
+        self.record_call(_set_status, (nodes, params), kwargs, site=site)
+
+    def apply_to_store(self, ids: NodeIds, params: Any, kwargs: dict, site: CallSite | None) -> None:
+        """Validate and keep values set on unbuilt NESTML nodes (NEST validates the rest at build)."""
+        if isinstance(params, dict) or params is None:
+            merged = {**(params or {}), **kwargs}
+            for piece in self.populations.pieces(ids):
+                if piece.population is None:
+                    continue
+                count = len(piece.positions)
+                local = {k: (v[piece.offset:piece.offset + count] if _per_node(v) else v)
+                         for k, v in merged.items()}
+                piece.population.set(piece.positions, local, site)
+        elif isinstance(params, (list, tuple)):
+            if len(params) != len(ids):
+                raise REAL.NESTErrors.BadParameterValue(f"{len(params)} dicts given for {len(ids)} nodes")
+            for piece in self.populations.pieces(ids):
+                if piece.population is not None:
+                    piece.population.set_each(piece.positions,
+                                              params[piece.offset:piece.offset + len(piece.positions)], site)
 
     def set_connection_status(self, connections: SynapseCollectionProxy, params: Any, kwargs: dict) -> None:
         self.record_call(_set_status, (connections, params), kwargs)
 
 
-def _set_status(collection: Any, params: Any, **kwargs: Any) -> None:
+def _per_node(value: Any) -> bool:
+    return isinstance(value, (list, tuple)) or (hasattr(value, "shape") and getattr(value, "ndim", 0) == 1)
+
+
+def _requested_keys(params: tuple) -> tuple[str | None, list[str] | None]:
+    """PyNEST's get(*params) forms: () all, ("k",) one, (["a", "b"],) or ("a", "b") several."""
+    if not params:
+        return None, None
+    if len(params) == 1 and isinstance(params[0], str):
+        return params[0], None
+    if len(params) == 1 and isinstance(params[0], (list, tuple)):
+        return None, list(params[0])
+    return None, list(params)
+
+
+def _set_status(collection: Any, params: Any, **kwargs: Any) -> None:  # noqa: D401
     """NodeCollection/SynapseCollection ``set`` on the real object (a module-level function so
     that journal entries hold no bound methods of objects that a rebuild replaces)."""
     collection.set(params, **kwargs)
