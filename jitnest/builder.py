@@ -13,7 +13,9 @@ module's version, the worker's source, the CMake project and the registration te
 from __future__ import annotations
 
 import concurrent.futures
+import json
 import os
+import shutil
 import subprocess
 import time
 from dataclasses import dataclass
@@ -23,22 +25,45 @@ import jinja2
 
 from . import nestml_adapter
 from ._version import __version__ as jitnest_version
-from .cache import CacheEntry, ModuleCache, stable_hash
+from .cache import ArtifactStore, CacheEntry, ModuleCache, stable_hash
 from .combinations import Plan, Unit
 from .errors import BuildError
 from .progress import Progress
 from .toolchain import Toolchain
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 _TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 _COMPILER_ERROR_LINES = 25
+# NESTML is told this module name; jitnest writes the real registration file itself, so the
+# generated model sources never depend on the (key-derived) module name and can be reused.
+_CODEGEN_MODULE_NAME = "jitnest_generated_module"
+_PCH_HEADER = "jitnest_nest_pch.h"
+
+
+def _cmake_files(toolchain: Toolchain) -> list[Path]:
+    project = Path(toolchain.cmake_project_dir)
+    return [project / "FindNESTHeaders.cmake", project / "nest_module" / "CMakeLists.txt",
+            project / "nest_module" / _PCH_HEADER]
 
 
 def _generator_identity(toolchain: Toolchain) -> str:
-    files = [nestml_adapter.WORKER, _TEMPLATE_DIR / "module.cpp.jinja",
-             Path(toolchain.cmake_project_dir) / "FindNESTHeaders.cmake",
-             Path(toolchain.cmake_project_dir) / "nest_module" / "CMakeLists.txt"]
+    files = [nestml_adapter.WORKER, _TEMPLATE_DIR / "module.cpp.jinja", *_cmake_files(toolchain)]
     return stable_hash([GENERATOR_VERSION, jitnest_version] + [f.read_text() for f in files])
+
+
+def codegen_key(unit: Unit, toolchain: Toolchain) -> str:
+    """Key of NESTML's output for ``unit``: independent of compiler and flags, so that a change of
+    those recompiles without generating again."""
+    return stable_hash({
+        "unit": unit.describe(),
+        "nestml": nestml_adapter.nestml_version(),
+        "worker": nestml_adapter.WORKER.read_text(),
+        "nest_version": toolchain.nest_version,
+    })
+
+
+def pch_key(toolchain: Toolchain) -> str:
+    return stable_hash({"toolchain": toolchain.identity(), "files": [f.read_text() for f in _cmake_files(toolchain)]})
 
 
 def unit_key(unit: Unit, toolchain: Toolchain) -> str:
@@ -110,45 +135,119 @@ def _first_compiler_errors(text: str) -> str:
     return "\n".join((errors or lines)[:_COMPILER_ERROR_LINES])
 
 
+class _GenerationFailed(Exception):
+    def __init__(self, message: str, log: str) -> None:
+        super().__init__(message)
+        self.log = log
+
+
 class UnitBuilder:
     """Builds the units of a plan into the cache, in parallel."""
 
     def __init__(self, toolchain: Toolchain, cache: ModuleCache, jobs: int | None = None) -> None:
         self.toolchain = toolchain
         self.cache = cache
+        self.generated = ArtifactStore(cache.root, "generated")
+        self.pch = ArtifactStore(cache.root, "pch")
         self.jobs = jobs or int(os.environ.get("JITNEST_BUILD_JOBS", "0")) or (os.cpu_count() or 1)
+        self.use_pch = os.environ.get("JITNEST_PCH", "1") != "0"
         self._templates = jinja2.Environment(loader=jinja2.FileSystemLoader(str(_TEMPLATE_DIR)),
                                              keep_trailing_newline=True, undefined=jinja2.StrictUndefined)
 
     def build_plan(self, plan: Plan, sites_of: dict[str, list] | None = None,
                    progress: Progress | None = None) -> dict[Unit, BuiltUnit]:
-        """Every unit of ``plan`` as a published module; raises BuildError for the first failure."""
+        """Every unit of ``plan`` as a published module; raises BuildError for the first failure.
+
+        Units build in parallel; the shared precompiled header (needed only by cold builds) is
+        built alongside NESTML's code generation, which leaves a core free.
+        """
         units = plan.sorted_units()
         if not units:
             return {}
         progress = progress or Progress(len(units))
-        compile_jobs = max(1, self.jobs // len(units))
+        cold = [u for u in units if not self._is_cached(u)]
+        compile_jobs = max(1, self.jobs // max(1, len(cold)))
         results: dict[Unit, BuiltUnit] = {}
-        with concurrent.futures.ThreadPoolExecutor(max_workers=min(len(units), self.jobs)) as pool:
-            futures = {pool.submit(self.build_unit, unit, compile_jobs, progress, sites_of): unit
+        with concurrent.futures.ThreadPoolExecutor(max_workers=min(len(units), self.jobs) + 1) as pool:
+            pch = pool.submit(self.ensure_pch) if cold and self.use_pch else None
+            futures = {pool.submit(self.build_unit, unit, compile_jobs, progress, sites_of, pch): unit
                        for unit in units}
             for future in concurrent.futures.as_completed(futures):
                 results[futures[future]] = future.result()
         return results
 
+    def _is_cached(self, unit: Unit) -> bool:
+        try:
+            return self.cache.lookup(unit_key(unit, self.toolchain)) is not None
+        except Exception:  # noqa: BLE001 -- a bad entry is rebuilt by build_unit
+            return False
+
+    def ensure_pch(self) -> Path | None:
+        """The precompiled NEST header for this toolchain, built once; None if it cannot be built
+        (modules then compile without it: slower, same result)."""
+        def create(work: Path) -> None:
+            header = work / _PCH_HEADER
+            shutil.copy(Path(self.toolchain.cmake_project_dir) / "nest_module" / _PCH_HEADER, header)
+            log: list[str] = []
+            build_dir = work / "build"
+            configure = self._cmake_configure(build_dir, {"JITNEST_PCH_BUILD": "ON", "JITNEST_PCH_HEADER": str(header)})
+            if (_run_logged(configure, log, work).returncode != 0
+                    or _run_logged([self.toolchain.cmake, "--build", str(build_dir)], log, work).returncode != 0):
+                raise RuntimeError("\n".join(log))
+            os.replace(build_dir / "pch.gch", work / f"{_PCH_HEADER}.gch")
+            shutil.rmtree(build_dir, ignore_errors=True)
+
+        try:
+            return self.pch.get_or_create(pch_key(self.toolchain), create) / _PCH_HEADER
+        except Exception:  # noqa: BLE001 -- an optimisation only; the log is not worth failing a build
+            return None
+
+    def _cmake_configure(self, build_dir: Path, definitions: dict[str, str]) -> list[str]:
+        command = [self.toolchain.cmake, "-S", str(Path(self.toolchain.cmake_project_dir) / "nest_module"),
+                   "-B", str(build_dir)]
+        command += [f"-D{k}={v}" for k, v in {**self.toolchain.cmake_definitions(), **definitions}.items()]
+        if self.toolchain.ninja:
+            command += ["-G", "Ninja", f"-DCMAKE_MAKE_PROGRAM={self.toolchain.ninja}"]
+        return command
+
     def build_unit(self, unit: Unit, compile_jobs: int = 1, progress: Progress | None = None,
-                   sites_of: dict[str, list] | None = None) -> BuiltUnit:
+                   sites_of: dict[str, list] | None = None,
+                   pch: concurrent.futures.Future | None = None) -> BuiltUnit:
         key = unit_key(unit, self.toolchain)
         started = time.monotonic()
         report = progress or Progress(1, quiet=True)
 
         def build(work: Path) -> dict:
-            return self._build_into(work, unit, key, compile_jobs, report, sites_of or {})
+            return self._build_into(work, unit, key, compile_jobs, report, sites_of or {}, pch)
 
         entry, built_here = self.cache.get_or_build(
             key, build, on_wait=lambda: report.stage(unit.label, "waiting for another process building it"))
         report.finished(unit.label, time.monotonic() - started, cached=not built_here)
         return BuiltUnit(unit, entry, built_here)
+
+    def _generate(self, unit: Unit, progress: Progress) -> tuple[Path, list[dict], bool]:
+        """NESTML's code for ``unit`` (from the generated-code cache when possible)."""
+        key = codegen_key(unit, self.toolchain)
+        cached = self.generated.get(key)
+        if cached is None:
+            progress.stage(unit.label, "generating code with NESTML")
+        pairs, weights, delays = _pairs_for(unit)
+        files = sorted({m.file for m in unit.models})
+
+        def create(work: Path) -> None:
+            try:
+                result = nestml_adapter.generate(files, work / "src", _CODEGEN_MODULE_NAME, pairs, weights, delays,
+                                                 f"v{self.toolchain.nest_version}")
+            except nestml_adapter.WorkerCrash as crash:
+                raise _GenerationFailed(f"NESTML crashed while generating code ({crash})", crash.log) from None
+            (work / "nestml.log").write_text(result.log)
+            if not result.ok:
+                problems = "\n".join(f"  {p}" for p in result.problems())
+                raise _GenerationFailed(f"NESTML code generation reported errors:\n{problems}", result.log)
+            (work / "models.json").write_text(json.dumps(result.answer["models"]))
+
+        directory = self.generated.get_or_create(key, create)
+        return directory, json.loads((directory / "models.json").read_text()), cached is None
 
     def _fail(self, unit: Unit, key: str, what: str, log: list[str], sites_of: dict[str, list]) -> BuildError:
         log_path = self.cache.keep_failed_log(key, "\n".join(log))
@@ -156,43 +255,37 @@ class UnitBuilder:
         return BuildError(f"building {unit.label} failed: {what}", str(log_path), sites)
 
     def _build_into(self, work: Path, unit: Unit, key: str, compile_jobs: int, progress: Progress,
-                    sites_of: dict[str, list]) -> dict:
+                    sites_of: dict[str, list], pch: concurrent.futures.Future | None) -> dict:
         module_name = module_name_for(key)
         generated_dir = work / "generated"
         log: list[str] = [f"jitnest build of {unit.label} (key {key})"]
         started = time.monotonic()
 
-        progress.stage(unit.label, "generating code with NESTML")
-        pairs, weights, delays = _pairs_for(unit)
-        files = sorted({m.file for m in unit.models})
         try:
-            result = nestml_adapter.generate(files, generated_dir, module_name, pairs, weights, delays,
-                                             f"v{self.toolchain.nest_version}")
-        except nestml_adapter.WorkerCrash as crash:
-            log.append(crash.log)
-            raise self._fail(unit, key, f"NESTML crashed while generating code ({crash})", log, sites_of) from None
-        log.append(result.log)
-        if not result.ok:
-            problems = "\n".join(f"  {p}" for p in result.problems())
-            raise self._fail(unit, key, f"NESTML code generation reported errors:\n{problems}", log, sites_of)
+            source_dir, generated, generated_now = self._generate(unit, progress)
+        except _GenerationFailed as failure:
+            log.append(failure.log)
+            raise self._fail(unit, key, str(failure), log, sites_of) from None
         generation_seconds = time.monotonic() - started
-        models = _select_models(unit, result.answer["models"])
-
+        models = _select_models(unit, generated)
         sources = [m["source"] for m in models if m.get("source")] + [f"{module_name}.cpp"]
+        generated_dir.mkdir()
+        for name in [m["header"] for m in models] + [m["source"] for m in models if m.get("source")]:
+            shutil.copy(source_dir / "src" / name, generated_dir / name)
         template = self._templates.get_template("module.cpp.jinja")
         (generated_dir / f"{module_name}.cpp").write_text(template.render(
             module_name=module_name, jitnest_version=jitnest_version, unit_label=unit.label,
             headers=[m["header"] for m in models], register_calls=[m["register_call"] for m in models]))
 
-        progress.stage(unit.label, f"compiling {len(sources)} files")
+        pch_header = pch.result() if pch is not None else None
+        with_pch = " (precompiled NEST headers)" if pch_header else ""
+        progress.stage(unit.label, f"compiling {len(sources)} files{with_pch}")
         build_dir = work / "build"
-        configure = [self.toolchain.cmake, "-S", str(Path(self.toolchain.cmake_project_dir) / "nest_module"),
-                     "-B", str(build_dir), f"-DJITNEST_MODULE_NAME={module_name}",
-                     f"-DJITNEST_SOURCE_DIR={generated_dir}", f"-DJITNEST_SOURCES={';'.join(sources)}"]
-        configure += [f"-D{k}={v}" for k, v in self.toolchain.cmake_definitions().items()]
-        if self.toolchain.ninja:
-            configure += ["-G", "Ninja", f"-DCMAKE_MAKE_PROGRAM={self.toolchain.ninja}"]
-        if _run_logged(configure, log, work).returncode != 0:
+        definitions = {"JITNEST_MODULE_NAME": module_name, "JITNEST_SOURCE_DIR": str(generated_dir),
+                       "JITNEST_SOURCES": ";".join(sources)}
+        if pch_header is not None:
+            definitions["JITNEST_PCH_HEADER"] = str(pch_header)
+        if _run_logged(self._cmake_configure(build_dir, definitions), log, work).returncode != 0:
             raise self._fail(unit, key, "CMake could not configure the module build", log, sites_of)
         compiled = _run_logged([self.toolchain.cmake, "--build", str(build_dir), "-j", str(compile_jobs)],
                                log, work)
@@ -202,8 +295,6 @@ class UnitBuilder:
 
         module_file = f"{module_name}.so"
         os.replace(build_dir / module_file, work / module_file)
-        import shutil
-
         shutil.rmtree(build_dir, ignore_errors=True)
         (work / "build.log").write_text("\n".join(log))
         return {
@@ -219,6 +310,8 @@ class UnitBuilder:
             "jitnest_version": jitnest_version,
             "toolchain": self.toolchain.identity(),
             "generation_seconds": round(generation_seconds, 3),
+            "generated_now": generated_now,
+            "precompiled_header": str(pch_header) if pch_header else None,
             "build_seconds": round(time.monotonic() - started, 3),
             "created": time.time(),
         }

@@ -37,6 +37,7 @@ import platformdirs
 from .errors import CacheIntegrityError
 
 MANIFEST = "manifest.json"
+LAST_USED = "last_used"  # touched at each successful lookup; `jitnest cache prune` removes LRU first
 
 
 def cache_root() -> Path:
@@ -109,7 +110,13 @@ class ModuleCache:
                 raise CacheIntegrityError(f"{module} does not match the SHA-256 in its manifest")
         except (OSError, ValueError, KeyError) as error:
             raise CacheIntegrityError(f"cache entry {directory} is incomplete or corrupt: {error}") from error
+        self.mark_used(key)
         return CacheEntry(key, directory, manifest)
+
+    def mark_used(self, key: str) -> None:
+        """Stamp ``key``'s entry as used now (best effort: a read-only cache is still usable)."""
+        with contextlib.suppress(OSError):
+            (self.entry_dir(key) / LAST_USED).touch()
 
     def _discard(self, key: str) -> None:
         """Move a bad entry out of the way (rename is atomic; deletion may then take its time)."""
@@ -193,3 +200,49 @@ class ModuleCache:
                 if entry is not None:
                     found.append(entry)
         return found
+
+
+class ArtifactStore:
+    """Build-once, publish-atomically directories by key, for intermediate artifacts.
+
+    Used for generated code (reused when only compiler flags change) and the precompiled NEST
+    header (shared by every module built with the same toolchain). Same guarantees as the module
+    cache: an artifact directory is complete or absent; concurrent processes build it once.
+    """
+
+    COMPLETE = ".complete"
+
+    def __init__(self, root: Path, kind: str) -> None:
+        self.root = root / kind
+        self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        (self.root / ".tmp").mkdir(exist_ok=True, mode=0o700)
+
+    def path(self, key: str) -> Path:
+        return self.root / key
+
+    def get(self, key: str) -> Path | None:
+        directory = self.path(key)
+        return directory if (directory / self.COMPLETE).is_file() else None
+
+    def get_or_create(self, key: str, create: Callable[[Path], None]) -> Path:
+        """The artifact directory for ``key``, created by ``create(tmp_dir)`` if missing."""
+        found = self.get(key)
+        if found is not None:
+            return found
+        with filelock.FileLock(str(self.root / f".{key}.lock")):
+            found = self.get(key)
+            if found is not None:
+                return found
+            if self.path(key).exists():  # a complete marker is missing: leftovers, never used
+                shutil.rmtree(self.path(key), ignore_errors=True)
+            for leftover in (self.root / ".tmp").glob(f"{key}.*"):
+                shutil.rmtree(leftover, ignore_errors=True)
+            work = Path(tempfile.mkdtemp(prefix=f"{key}.", dir=self.root / ".tmp"))
+            try:
+                create(work)
+                (work / self.COMPLETE).write_text(str(time.time()))
+                os.rename(work, self.path(key))
+            except BaseException:
+                shutil.rmtree(work, ignore_errors=True)
+                raise
+        return self.path(key)
