@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import functools
 import math
+from pathlib import Path
 from collections.abc import Callable
 from typing import Any
 
 import numpy
 
 from .call_site import capture
-from .errors import ConnectionModelError
+from .errors import ConnectionModelError, ModelProblem, NestmlModelError
 from .journal import ConnectEntry, CopyModelEntry, CreateEntry, Entry, SetDefaultsEntry
 from .node_ids import NodeIds
 from .parameters import NeedsKernel, Population
@@ -139,6 +140,7 @@ def Connect(pre: Any, post: Any, conn_spec: Any = None, syn_spec: Any = None,
     for model in _synapse_models(syn_spec):
         ref = SESSION.names.resolve(model, site)
         if ref.is_nestml_synapse:
+            _check_weight_variable(ref.info, site)
             SESSION.note_site(ref.root, site)
             neurons = SESSION.names.post_neuron(ref, post_ids, site)
             requirements = requirements or SESSION.requirements.copy()
@@ -150,6 +152,17 @@ def Connect(pre: Any, post: Any, conn_spec: Any = None, syn_spec: Any = None,
         return None
     SESSION.materialize()
     return SynapseCollectionProxy(SESSION, lambda: entry.result, entry.result)
+
+
+def _check_weight_variable(synapse: Any, site: Any) -> None:
+    """NESTML must know which variable is the weight: the one the model passes to emit_spike()."""
+    if synapse.weight_variable:
+        return
+    lines = Path(synapse.file).read_text().splitlines()
+    line = next((i for i, text in enumerate(lines, 1) if "emit_spike(" in text), synapse.line)
+    raise NestmlModelError(synapse.name, [ModelProblem(
+        synapse.file, line, "no weight variable: emit_spike(...) must be given a plain state or parameter "
+        "variable (e.g. emit_spike(w)) so that NEST can read and set the synapse's weight")], site)
 
 
 def Disconnect(*args: Any, **kwargs: Any) -> None:
@@ -188,6 +201,7 @@ def GetDefaults(model: str, keys: Any = None, output: str = "") -> Any:
     if ref.is_nestml and not output and not _is_built(model):
         try:
             status = SESSION.defaults_of(model, site).status()
+            status["synapse_model" if ref.is_nestml_synapse else "model"] = model  # NEST answers the name asked
             if keys is None:
                 return status
             if isinstance(keys, str):
@@ -361,12 +375,60 @@ def needs_kernel(function: Callable) -> Callable:
     return call
 
 
+def _node_ids_of_recorded(id_list: list[int]) -> NodeIds:
+    """NodeIds (in the user's model names) of nodes that recorded Creates made; NEST's errors otherwise."""
+    if any(b <= a for a, b in zip(id_list, id_list[1:])):
+        duplicate = any(b == a for a, b in zip(id_list, id_list[1:]))
+        raise REAL.NESTErrors.BadProperty("All node IDs in a NodeCollection have to be unique" if duplicate
+                                          else "Indices must be sorted in ascending order")
+    runs = sorted((run for e in SESSION.journal or () if isinstance(e, CreateEntry) for run in e.ids.runs),
+                  key=lambda run: run.first)
+    firsts = numpy.array([run.first for run in runs], dtype=numpy.int64)
+    model_of: dict[int, str] = {}
+    for node_id in id_list:
+        at = int(numpy.searchsorted(firsts, node_id, side="right")) - 1
+        if at < 0 or node_id not in runs[at].ids():
+            raise REAL.NESTErrors.UnknownNode(f"Node with id {node_id} does not exist.")
+        model_of[node_id] = runs[at].model
+    return NodeIds.from_sorted_ids(id_list, model_of=model_of)
+
+
+class _NodeCollectionType(type):
+    """``isinstance``/``issubclass`` with ``nest.NodeCollection`` mean PyNEST's NodeCollection."""
+
+    def __instancecheck__(cls, instance: Any) -> bool:
+        return isinstance(instance, NodeCollection)
+
+    def __subclasscheck__(cls, subclass: type) -> bool:
+        return issubclass(subclass, NodeCollection)
+
+
+class NodeCollectionFacade(NodeCollection, metaclass=_NodeCollectionType):
+    """``nest.NodeCollection(node_ids)``: a proxy, so that it works for nodes not built yet (PyNN makes
+    one per cell right after Create) and survives rebuilds, like the proxies ``Create`` returns."""
+
+    def __new__(cls, data: Any = None) -> Any:
+        id_list = [] if data is None else [int(i) for i in data]
+        real = None if SESSION.pending else REAL.NodeCollection(data)  # NEST's own checks and errors first
+        try:
+            ids = _node_ids_of_recorded(id_list)
+        except REAL.NESTErrors.UnknownNode:
+            if real is None:
+                raise
+            # Not in the journal (dropped once simulation time passed): the live kernel knows the models.
+            ids = NodeIds.from_sorted_ids(id_list, model_of={i: SESSION.names.to_user(m)
+                                                             for i, m in ids_of(real).model_map().items()})
+        return NodeCollectionProxy(SESSION, ids, lambda generation: REAL.NodeCollection(id_list), real)
+
+
+NodeCollectionFacade.__name__ = NodeCollectionFacade.__qualname__ = "NodeCollection"
+
 OWN_FUNCTIONS: dict[str, Callable] = {
     f.__name__: f for f in (Create, Connect, Disconnect, CopyModel, SetDefaults, GetDefaults, SetStatus,
                             GetStatus, GetConnections, Prepare, Cleanup, ResetKernel, Install,
                             SetKernelStatus, GetKernelStatus)
 }
-OWN_FUNCTIONS.update(Simulate=Simulate, Run=Run, RunManager=RunManager)
+OWN_FUNCTIONS.update(Simulate=Simulate, Run=Run, RunManager=RunManager, NodeCollection=NodeCollectionFacade)
 
 __all__ = ["OWN_FUNCTIONS", "needs_kernel", "set_kernel_attribute", "get_kernel_attribute",
            "NodeCollection", "SynapseCollection"]

@@ -27,7 +27,7 @@ Requests
     Parse and validate (NESTML's context conditions, "CoCos") without generating code. Response
     ``{"ok": true, "models": [MODEL, ...], "seconds": float}``. See :func:`describe_model` for MODEL.
 
-``{"op": "generate", "files": [...], "target_dir": abs dir, "module_name": "...module",
+``{"op": "generate", "files": [...], "target_dir": abs dir (empty or absent), "module_name": "...module",
 "neuron_synapse_pairs": [...], "weight_variable": {...}, "delay_variable": {...},
 "nest_version": "v3.10.0" (optional), "synapse_models": [...] (optional),
 "codegen_opts": {...} (optional, extra NESTML NEST-target options)}``
@@ -230,12 +230,16 @@ def _syntax_errors_for(path: str) -> list[dict[str, Any]]:
             text = f.read()
     except (OSError, UnicodeDecodeError):
         text = ""
+    model_lines = [(text.count("\n", 0, m.start()) + 1, m.group(1))
+                   for m in re.finditer(r"^model\s+(\w+)\s*:", text, re.M)]
     errors = []
     for rec in _SYNTAX_ERRORS:
         line, column = rec["line"], rec["column"]
         if 0 <= rec["start"] <= len(text):
             line, column = _position_from_offset(text, rec["start"])
-        errors.append(_error(path, line, column, None, rec["message"], rec["code"]))
+        # the model whose ``model <name>:`` line precedes the error, if any
+        model = next((name for model_line, name in reversed(model_lines) if model_line <= line), None)
+        errors.append(_error(path, line, column, model, rec["message"], rec["code"]))
     return errors
 
 
@@ -302,7 +306,8 @@ def _parse_and_validate(files: Sequence[str]) -> tuple[list[tuple[str, Any]], li
             crash = exc
         finally:
             Logger.set_current_node(None)
-        file_errors = _syntax_errors_for(path) + _logged_errors(first, file_of_artifact, path)
+        # everything logged while this file was processed belongs to it (base names may repeat)
+        file_errors = _syntax_errors_for(path) + _logged_errors(first, {}, path)
         if crash is not None and not file_errors:
             file_errors.append(_exception_error(path, crash))
         errors.extend(file_errors)
@@ -384,16 +389,23 @@ def describe_model(model: Any, path: str, kind: str) -> dict[str, Any]:
 
     Keys: ``name``, ``file``, ``line`` (of the ``model`` keyword), ``kind`` ("neuron"/"synapse"),
     ``input_ports`` (``{"name", "kind": "spike"|"continuous", "line"}``), ``parameters``,
-    ``state``, ``internals`` (``{"name", "type", "expression", "line", "vector_size"}`` in
-    declaration order; ``type`` and ``expression`` are NESTML source text), ``value_nest_units``
-    (see :func:`evaluate_defaults`), ``unevaluated`` (``[{"name", "reason"}]``), ``recordables``
+    ``state``, ``internals`` (``{"name", "nest_name", "type", "expression", "line", "vector_size"}``
+    in declaration order; ``type`` and ``expression`` are NESTML source text, ``nest_name`` is the
+    name in NEST, which differs for ``x'`` and ``g$``), ``value_nest_units`` (parameters and state
+    variables by NEST name, see :func:`evaluate_defaults`), ``internal_values`` (the
+    model's own internals, which GetStatus shows too; NESTML-added internals such as ``__h`` and
+    propagators depend on the resolution and are not listed), ``unevaluated``
+    (``[{"name", "reason"}]``, parameters and state variables only), ``recordables``
     (see :func:`recordables`) and ``notes`` (caveats found while describing, normally empty).
 
     Synapses additionally have ``weight_variable``, ``delay_variable``, ``weight_variable_guess``,
-    ``post_ports`` and ``vt_ports`` (see :func:`describe_synapse`).
+    ``post_ports`` and ``vt_ports`` (see :func:`describe_synapse`). Their values describe the
+    source model: in a generated neuron-synapse pair, NEST shows the weight variable also as
+    ``weight``, and variables NESTML moves into the neuron (e.g. stdp_synapse's ``post_trace``)
+    appear in the neuron's status as ``<var>__for_<synapse>_nestml`` instead of the connection's.
     """
     notes: list[str] = []
-    values, unevaluated, kernel_state = evaluate_defaults(model, notes)
+    defaults = evaluate_defaults(model, kind, notes)
     info: dict[str, Any] = {
         "name": model.get_name(),
         "file": path,
@@ -403,9 +415,10 @@ def describe_model(model: Any, path: str, kind: str) -> dict[str, Any]:
         "parameters": declarations(model.get_parameters_blocks()),
         "state": declarations(model.get_state_blocks()),
         "internals": declarations(model.get_internals_blocks()),
-        "value_nest_units": values,
-        "unevaluated": unevaluated,
-        "recordables": recordables(model, kernel_state, values) if kind == "neuron" else [],
+        "value_nest_units": defaults.values,
+        "internal_values": defaults.internal_values,
+        "unevaluated": defaults.unevaluated,
+        "recordables": recordables(model, defaults.kernel_state, defaults.values) if kind == "neuron" else [],
         "notes": notes,
     }
     if kind == "synapse":
@@ -435,6 +448,7 @@ def declarations(blocks: Iterable[Any]) -> list[dict[str, Any]]:
                 size = _vector_size_expression(decl, var)
                 entries.append({
                     "name": var.get_complete_name(),
+                    "nest_name": nest_name(var.get_complete_name()),
                     "type": printer.print(decl.get_data_type()),
                     "expression": printer.print(decl.get_expression()) if decl.has_expression() else None,
                     "line": decl.get_source_position().get_start_line(),
@@ -485,7 +499,7 @@ def describe_synapse(model: Any) -> dict[str, Any]:
             name = port.get_name()
             if port.is_continuous() or "post" in name.lower():
                 post.append(name)
-            elif name not in pre_ports:
+            elif pre_ports and name not in pre_ports:  # without emit_spike in onReceive: no guess
                 vt.append(name)
     return {
         "weight_variable": weight,
@@ -575,7 +589,7 @@ def _referenced_names(expr: Any, local: dict[str, Any], seen: set[str] | None = 
 
 _C_FUNCTIONS: dict[str, Callable[..., Any]] = {
     # What NESTML's NEST printer maps these predefined functions to (std::exp, std::log, ...).
-    "exp": math.exp, "ln": math.log, "log10": math.log10, "expm1": math.expm1, "sqrt": math.sqrt,
+    "exp": math.exp, "ln": math.log, "log10": math.log10, "expm1": math.expm1,
     "cos": math.cos, "sin": math.sin, "tan": math.tan, "cosh": math.cosh, "sinh": math.sinh,
     "tanh": math.tanh, "erf": math.erf, "erfc": math.erfc, "pow": lambda a, b: float(a) ** b,
     "max": max, "min": min, "abs": abs, "ceil": lambda x: float(math.ceil(x)),
@@ -591,30 +605,59 @@ _NEEDS_SIMULATION = {
 }
 
 
-def evaluate_defaults(model: Any, notes: list[str]) -> tuple[dict[str, Any], list[dict[str, str]], list[str]]:
-    """Default values of parameters and state variables as NEST reports them (GetStatus).
+_NEST_NODE_STATUS_KEYS = frozenset({
+    # Written into GetStatus by NEST 3.10's Node/ArchivingNode/StructuralPlasticityNode *after* the
+    # NESTML model's own entries (the generated get_status() ends with ArchivingNode::get_status),
+    # so a parameter or state variable of the same name shows NEST's value, e.g. hill_tononi's
+    # ``t_spike`` shows the last spike time (-1.0). Observed on the NEST 3.10 wheel.
+    "Ca", "archiver_length", "beta_Ca", "element_type", "frozen", "global_id", "ignore_and_spike",
+    "ignore_and_spike_interval", "ignore_and_spike_offset", "local", "model", "model_id",
+    "node_uses_wfr", "post_trace", "recordables", "synaptic_elements", "t_spike", "tau_Ca",
+    "tau_minus", "tau_minus_triplet", "thread", "thread_local_id", "vp",
+})
+
+
+class Defaults:
+    """Result of :func:`evaluate_defaults` (all names as NEST spells them, see :func:`nest_name`)."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, Any] = {}
+        self.internal_values: dict[str, Any] = {}
+        self.unevaluated: list[dict[str, str]] = []
+        self.kernel_state: list[str] = []
+
+
+def evaluate_defaults(model: Any, kind: str, notes: list[str]) -> Defaults:
+    """Default values of parameters, state variables and internals as NEST reports them (GetStatus).
 
     The generated C++ initialises parameters (declaration order), then internals, then state
     variables, each from its NESTML expression printed by NESTML's own printers: a literal with a
-    unit becomes ``factor * literal`` with the factor of ``NESTUnitConverter`` (ms, mV, pA, pF, nS,
-    GOhm; compound units are converted base by base, so e.g. ``10 Hz`` becomes ``0.01`` (1/ms)),
-    and implicit conversion factors (``x mV = 1 V``) are applied. This function prints each
+    unit becomes ``factor * literal`` with the factor of ``NESTUnitConverter`` (to ms, mV, pA, pF,
+    nS, GOhm; other named units keep their number, e.g. ``10 Hz`` stays 10; compound units are
+    converted base by base), and implicit conversion factors are
+    applied on top (so NESTML 9 converts ``tau ms = 0.02 s`` twice, to 20000: see ``notes``).
+    State variables defined by ODEs take their initial value through ODE-toolbox, as in the
+    generated code (see :func:`_ode_initial_values`). This function prints each
     expression with NESTML's Python printers configured the same way and evaluates the result
-    with C semantics (integer division truncates, ``round`` rounds half away from zero).
+    with C semantics (integer division truncates unless dividing by a literal, like the C++
+    printer; ``round`` rounds half away from zero); user-defined functions made of declarations,
+    assignments and a return are evaluated too.
 
     Values are ``float`` for real/physical types, ``int`` for ``integer``, ``bool`` for
-    ``boolean``, and lists for vectors. Variables that need a run (random functions,
-    ``resolution()``, user-defined functions, ...) go to the unevaluated list with a reason.
-    State variables that NESTML's code generator replaces (variables of kernels defined by ODEs) are
-    left out; the state variables it adds for convolutions (``<kernel>__X__<port>[__d...]``,
-    initial value 0) are included. Returns ``(values, unevaluated, added kernel state names)``.
+    ``boolean``, and lists for vectors. What needs a run (random functions, ``resolution()``,
+    ``steps()``, a parameter that reads a state variable before the C++ initialises it, ...) goes
+    to ``unevaluated`` with a reason, as do neuron variables whose name NEST's node classes
+    overwrite in GetStatus (:data:`_NEST_NODE_STATUS_KEYS`). State variables of kernels defined by
+    ODEs are left out (NESTML's code generator removes them); the state variables it adds for
+    convolutions (``<kernel>__X__<port>[__d...]``, initial value 0) are included.
     """
     printer = _value_printer()
     env: dict[str, Any] = {}
     functions = _user_functions(model, printer, env)
-    values: dict[str, Any] = {}
-    unevaluated: list[dict[str, str]] = []
+    result = Defaults()
     removed = _kernel_variables(model)
+    origin = _declaration_origins(model)
+    ode_initial_values = _ode_initial_values(model, removed)
     for block_kind, blocks in (("parameters", model.get_parameters_blocks()),
                                ("internals", model.get_internals_blocks()),
                                ("state", model.get_state_blocks())):
@@ -624,38 +667,185 @@ def evaluate_defaults(model: Any, notes: list[str]) -> tuple[dict[str, Any], lis
                     name = var.get_complete_name()
                     if block_kind == "state" and name in removed:
                         continue
+                    target = result.internal_values if block_kind == "internals" else result.values
                     try:
-                        value = _evaluate_declaration(decl, var, printer, env, functions)
+                        if block_kind == "state" and name in ode_initial_values:
+                            value = _evaluate_ode_initial_value(
+                                ode_initial_values[name], decl, printer, env, functions, origin)
+                        else:
+                            value = _evaluate_declaration(decl, var, printer, env, functions, origin)
                     except Unevaluable as exc:
                         if block_kind != "internals":
-                            unevaluated.append({"name": nest_name(name), "reason": str(exc)})
+                            result.unevaluated.append({"name": nest_name(name), "reason": str(exc)})
+                        origin[_py_name(name)] = f"{name!r}, which cannot be evaluated: {exc}"
                         continue
                     env[_py_name(name)] = value
-                    if block_kind != "internals":
-                        values[nest_name(name)] = value
-    kernel_state = kernel_state_variables(model, notes)
-    for name in kernel_state:
-        values[name] = 0.0
-    return values, unevaluated, kernel_state
+                    target[nest_name(name)] = value
+                    if name not in ode_initial_values and _converts_literal_twice(decl.get_expression()):
+                        notes.append(f"{name}: NESTML 9 converts a literal with a unit in '{decl.get_expression()}' "
+                                     f"to NEST units and then also scales it by an implicit conversion factor; "
+                                     f"NEST reports {value!r}")
+    result.kernel_state = kernel_state_variables(model, notes)
+    result.values.update((name, 0.0) for name in result.kernel_state)
+    if kind == "neuron":
+        _drop_overwritten_status_keys(result)
+    return result
+
+
+_SYMPY_FUNCTIONS: dict[str, Callable[..., Any]] = {"log": math.log, "sqrt": math.sqrt}
+"""Functions sympy may write into ODE-toolbox results that the C++ code then calls."""
+
+
+def _ode_initial_values(model: Any, kernel_variables: set[str]) -> dict[str, Any]:
+    """Initial-value expressions of ODE state variables as the generated code gets them.
+
+    NESTML hands the initial values of variables defined by ODEs to ODE-toolbox (printed with its
+    ODE-toolbox printer), which parses them with sympy and returns ``str(expr)``; NESTML parses
+    that text back and prints it into the C++ code (``ASTUtils.update_initial_values_for_odes``).
+    That route treats units differently from the direct one (it drops the unit of a literal and
+    applies the implicit conversion factor once), so ``V_m mV = -0.07 V`` initialises to -70
+    while a parameter ``E_L mV = -0.07 V`` gets -70000 in NESTML 9. This function takes the same
+    route (with ODE-toolbox's own parser) and returns ``{state variable: re-parsed expression}``.
+    """
+    from pynestml.utils.ast_utils import ASTUtils
+
+    variables = [v for v in model.get_state_variables()
+                 if v.get_complete_name() not in kernel_variables and ASTUtils.is_ode_variable(v.get_name(), model)]
+    if not variables:
+        return {}
+    from odetoolbox.shapes import Shape
+    from odetoolbox.sympy_helpers import _sympy_parse_real
+    from pynestml.transformers.ode_toolbox_transformer import ODEToolboxTransformer
+    from pynestml.utils.model_parser import ModelParser
+    from pynestml.visitors.ast_higher_order_visitor import ASTHigherOrderVisitor
+
+    ode_printer = ODEToolboxTransformer()._ode_toolbox_printer  # configured as NESTML's pipeline uses it
+    result = {}
+    for var in variables:
+        expr = model.get_initial_value(var.get_complete_name())
+        if expr is None:
+            continue
+        try:
+            text = str(_sympy_parse_real(ode_printer.print(expr), global_dict=Shape._sympy_globals))
+            parsed = ModelParser.parse_expression(text)
+        except Exception as exc:  # noqa: BLE001 -- sympy/ODE-toolbox raise many kinds
+            result[var.get_complete_name()] = Unevaluable(f"ODE-toolbox cannot process the initial value: {exc}")
+            continue
+        scope = var.get_scope()
+        parsed.accept(ASTHigherOrderVisitor(visit_funcs=lambda node, scope=scope: node.update_scope(scope)))
+        result[var.get_complete_name()] = parsed
+    return result
+
+
+def _evaluate_ode_initial_value(
+    expr: Any, decl: Any, printer: Any, env: dict[str, Any], functions: dict, origin: dict[str, str]
+) -> Any:
+    """Value of an ODE state variable from its ODE-toolbox initial value (see :func:`_ode_initial_values`)."""
+    if isinstance(expr, Unevaluable):
+        raise expr
+    if decl.get_variables()[0].get_vector_parameter() is not None:
+        raise Unevaluable("vector variable defined by an ODE")
+    value = _evaluate_expression(expr, printer, env, {**_SYMPY_FUNCTIONS, **functions}, origin)
+    return _coerce(value, decl.get_data_type())
+
+
+def _converts_literal_twice(expr: Any) -> bool:
+    """Whether NESTML's printers convert a literal of ``expr`` to NEST units twice.
+
+    The C++ printer always prints a literal with a unit in NEST units (``0.02 s`` -> ``20.``), and
+    also applies the implicit conversion factor that NESTML attaches to a (sub)expression whose unit
+    differs from the declared one (s -> ms: 1000): ``tau ms = 0.02 s`` becomes ``1000.0 * (20.)``.
+    """
+    from pynestml.meta_model.ast_simple_expression import ASTSimpleExpression
+    from pynestml.visitors.ast_higher_order_visitor import ASTHigherOrderVisitor
+
+    found = []
+
+    def literals_below(node: Any) -> bool:
+        hits: list[Any] = []
+        node.accept(ASTHigherOrderVisitor(visit_funcs=lambda n: hits.append(n) if (
+            isinstance(n, ASTSimpleExpression) and n.is_numeric_literal_with_unit()) else None))
+        return bool(hits)
+
+    def visit(node: Any) -> None:
+        factor = getattr(node, "get_implicit_conversion_factor", lambda: None)()
+        if factor not in (None, 1, 1.0) and literals_below(node):
+            found.append(node)
+
+    expr.accept(ASTHigherOrderVisitor(visit_funcs=visit))
+    return bool(found)
+
+
+def _declaration_origins(model: Any) -> dict[str, str]:
+    """For each declared variable (by :func:`_py_name`), why it may lack a value when referenced."""
+    origins = {}
+    for variable in model.get_parameter_variables():
+        origins[_py_name(variable.get_complete_name())] = (
+            f"parameter {variable.get_complete_name()!r}, which is declared (initialised) later")
+    for block in model.get_internals_blocks():
+        for decl in block.get_declarations():
+            for variable in decl.get_variables():
+                origins[_py_name(variable.get_complete_name())] = (
+                    f"internal {variable.get_complete_name()!r}, which is declared (initialised) later")
+    for variable in model.get_state_variables():
+        origins[_py_name(variable.get_complete_name())] = (
+            f"state variable {variable.get_complete_name()!r}, which the generated code initialises only "
+            "after parameters and internals (NEST shows a value computed from uninitialised memory)")
+    return origins
+
+
+def _drop_overwritten_status_keys(result: Defaults) -> None:
+    """Move variables whose GetStatus entry NEST's node classes overwrite to ``unevaluated``."""
+    for name in [n for n in result.values if n in _NEST_NODE_STATUS_KEYS]:
+        del result.values[name]
+        result.unevaluated.append({"name": name, "reason": (
+            f"GetStatus shows NEST's own {name!r} (written by its node base classes after the model's entries)")})
 
 
 def nest_name(name: str) -> str:
-    """The name NEST uses for a NESTML variable (``g'`` -> ``g__d``, ``g$`` -> ``g__DOLLAR``)."""
+    """The name NEST uses for a NESTML variable.
+
+    NESTML's ``IllegalVariableNameTransformer`` appends ``_`` to C++ keywords (``delete`` ->
+    ``delete_``) and its C++ printer spells ``x'`` as ``x__d`` and ``g$`` as ``g__DOLLAR``.
+    """
     from pynestml.codegeneration.printers.cpp_variable_printer import CppVariablePrinter
 
-    return CppVariablePrinter._print_cpp_name(name)
+    base = name.rstrip("'")
+    while base in _cpp_forbidden_names():
+        base += "_"
+    return CppVariablePrinter._print_cpp_name(base + name[len(name.rstrip("'")):])
 
 
-def _evaluate_declaration(decl: Any, var: Any, printer: Any, env: dict[str, Any], functions: dict) -> Any:
+_FORBIDDEN: list[frozenset[str]] = []
+
+
+def _cpp_forbidden_names() -> frozenset[str]:
+    """The variable names NESTML's NEST target rewrites (C++ keywords), taken from NESTML itself."""
+    if not _FORBIDDEN:
+        from pynestml.frontend import pynestml_frontend as frontend
+        from pynestml.transformers.illegal_variable_name_transformer import IllegalVariableNameTransformer
+
+        transformers, _ = frontend.transformers_from_target_name("NEST", options={})
+        names: set[str] = set()
+        for transformer in transformers:
+            if isinstance(transformer, IllegalVariableNameTransformer):
+                names.update(transformer.get_option("forbidden_names"))
+        _FORBIDDEN.append(frozenset(names))
+    return _FORBIDDEN[0]
+
+
+def _evaluate_declaration(
+    decl: Any, var: Any, printer: Any, env: dict[str, Any], functions: dict, origin: dict[str, str]
+) -> Any:
     """Value of one declared variable (a list for a vector), cast like the C++ member."""
     if not decl.has_expression():
         raise Unevaluable("declared without a default value")
-    value = _evaluate_expression(decl.get_expression(), printer, env, functions)
+    value = _evaluate_expression(decl.get_expression(), printer, env, functions, origin)
     scalar = _coerce(value, decl.get_data_type())
     size_expr = _vector_size_expression(decl, var)
     if size_expr is None:
         return scalar
-    size = _evaluate_expression(size_expr, printer, env, functions)
+    size = _evaluate_expression(size_expr, printer, env, functions, origin)
     if not isinstance(size, (int, float)) or size != int(size) or size < 0:
         raise Unevaluable(f"vector size {size!r} is not a non-negative integer")
     return [scalar] * int(size)
@@ -676,15 +866,20 @@ def _coerce(value: Any, data_type: Any) -> Any:
     return float(value)
 
 
-def _evaluate_expression(expr: Any, printer: Any, env: dict[str, Any], functions: dict) -> Any:
-    """Print ``expr`` with the value printer and evaluate the Python text with C semantics."""
+def _evaluate_expression(
+    expr: Any, printer: Any, env: dict[str, Any], functions: dict, origin: dict[str, str] | None = None
+) -> Any:
+    """Print ``expr`` with the value printer and evaluate the Python text with C semantics.
+
+    ``origin`` explains names that have no value (yet), for the Unevaluable message.
+    """
     _reject_run_time_functions(expr, functions)
     text = printer.print(expr)
     try:
         tree = ast.parse(text, mode="eval")
     except SyntaxError as exc:
         raise Unevaluable(f"cannot evaluate {text!r}") from exc
-    return _CEval(env, functions).eval(tree.body)
+    return _CEval(env, functions, origin or {}).eval(tree.body)
 
 
 def _reject_run_time_functions(expr: Any, functions: dict) -> None:
@@ -777,9 +972,10 @@ class _CEval:
         ast.NotEq: lambda a, b: a != b, ast.Gt: lambda a, b: a > b, ast.GtE: lambda a, b: a >= b,
     }
 
-    def __init__(self, env: dict[str, Any], functions: dict[str, Callable[..., Any]]) -> None:
+    def __init__(self, env: dict[str, Any], functions: dict[str, Callable[..., Any]], origin: dict[str, str]) -> None:
         self.env = env
         self.functions = functions
+        self.origin = origin
 
     def eval(self, node: ast.AST) -> Any:
         handler = getattr(self, "_" + type(node).__name__, None)
@@ -796,8 +992,8 @@ class _CEval:
     def _Name(self, node: ast.Name) -> Any:
         if node.id in self.env:
             return self.env[node.id]
-        if node.id.startswith("v_"):
-            raise Unevaluable(f"depends on {node.id[2:]!r}, which has no value yet at initialisation")
+        if node.id in self.origin:
+            raise Unevaluable(f"depends on {self.origin[node.id]}")
         raise Unevaluable(f"unknown name {node.id!r}")
 
     def _Attribute(self, node: ast.Attribute) -> Any:
@@ -1108,7 +1304,7 @@ def op_generate(request: dict[str, Any]) -> dict[str, Any]:
     log_file = _write_log(target_dir)
     file_of_artifact = {os.path.basename(f): f for f in files}
     errors = _sorted_unique(_logged_errors(first, file_of_artifact, None))
-    if crash is not None:
+    if crash is not None and not errors:  # else it is NESTML's "Error(s) occurred during code generation"
         errors.append(_exception_error(None, crash))
     if errors:
         return _error_response(errors)
@@ -1126,11 +1322,17 @@ def op_generate(request: dict[str, Any]) -> dict[str, Any]:
 
 
 def _target_dir(request: dict[str, Any]) -> str:
-    """The absolute target directory (created, with parents, if missing)."""
+    """The absolute target directory, created (with parents) if missing.
+
+    It must be empty: the response lists every file in it, so stale files from another run must
+    not be mistaken for generated ones.
+    """
     target_dir = request.get("target_dir")
     if not isinstance(target_dir, str) or not os.path.isabs(target_dir):
         raise RequestError("'target_dir' must be an absolute path")
     os.makedirs(target_dir, exist_ok=True)
+    if os.listdir(target_dir):
+        raise RequestError(f"'target_dir' must be empty or not exist: {target_dir}")
     return os.path.normpath(target_dir)
 
 
@@ -1164,12 +1366,15 @@ def _codegen_options(request: dict[str, Any], nest_version: str, models: Sequenc
     pairs = request.get("neuron_synapse_pairs", [])
     if not isinstance(pairs, list) or not all(isinstance(p, dict) and "neuron" in p for p in pairs):
         raise RequestError("'neuron_synapse_pairs' must be a list of {'neuron': ..., 'synapses': {...}}")
-    options: dict[str, Any] = dict(request.get("codegen_opts") or {})
+    extra = request.get("codegen_opts") or {}
+    if not isinstance(extra, dict):
+        raise RequestError("'codegen_opts' must be an object")
+    options: dict[str, Any] = dict(extra)
     options.update({
         "nest_version": nest_version,
-        "neuron_synapse_pairs": _normalise_pairs(pairs, {m.get_name(): m for m in models}),
-        "weight_variable": dict(request.get("weight_variable") or {}),
-        "delay_variable": dict(request.get("delay_variable") or {}),
+        "neuron_synapse_pairs": _normalise_pairs(pairs, {_source_model_name(m.get_name()): m for m in models}),
+        "weight_variable": _string_map(request, "weight_variable"),
+        "delay_variable": _string_map(request, "delay_variable"),
     })
     synapse_models = _string_list(request, "synapse_models", required=False)
     if synapse_models:
@@ -1177,8 +1382,19 @@ def _codegen_options(request: dict[str, Any], nest_version: str, models: Sequenc
     return options
 
 
+def _string_map(request: dict[str, Any], key: str) -> dict[str, str]:
+    """``request[key]`` as a {model name: variable name} dict (``{}`` if absent)."""
+    value = request.get(key) or {}
+    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+        raise RequestError(f"{key!r} must map synapse model names to variable names")
+    return dict(value)
+
+
 def _normalise_pairs(pairs: list[dict[str, Any]], models: dict[str, Any]) -> list[dict[str, Any]]:
-    """Copy of ``pairs`` with continuous post ports written as ``[port, port]``."""
+    """Copy of ``pairs`` with continuous post ports written as ``[port, port]``.
+
+    ``models`` maps source model names (without the suffix NESTML appended while parsing) to ASTs.
+    """
     normalised = []
     for pair in pairs:
         synapses = {}

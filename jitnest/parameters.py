@@ -37,10 +37,24 @@ from .call_site import CallSite
 from .errors import JitnestError
 from .model_info import ModelInfo
 from .node_ids import NodeIds
-from .pynest import NESTErrors
+from .pynest import REAL, NESTErrors
 
 _INTEGER_TYPES = {"integer", "int"}
 _BOOLEAN_TYPES = {"boolean", "bool"}
+
+# Every NESTML neuron is a NEST ArchivingNode. These keys of NEST's node base classes (Node,
+# StructuralPlasticityNode, ArchivingNode) are in its status and accepted by SetStatus/SetDefaults;
+# NEST 3.10's defaults (tests check them against a built-in neuron). PyNN, for one, sets tau_minus.
+NODE_BASE_PARAMETERS: dict[str, Any] = {
+    "Ca": 0.0, "beta_Ca": 0.001, "tau_Ca": 10000.0, "tau_minus": 20.0, "tau_minus_triplet": 110.0,
+    "frozen": False, "ignore_and_spike": False, "ignore_and_spike_interval": 100.0, "ignore_and_spike_offset": 1.0,
+}
+# Read-only keys of a node's status that only the kernel can tell.
+NODE_KERNEL_KEYS = frozenset({"archiver_length", "local", "model_id", "node_uses_wfr", "post_trace",
+                              "synaptic_elements", "t_spike", "thread", "thread_local_id", "vp"})
+# A synapse model's weight and delay, as NEST reports them besides the model's own variables.
+SYNAPSE_DEFAULT_DELAY = 1.0
+SYNAPSE_DEFAULT_WEIGHT = 1.0
 
 
 class NeedsKernel(Exception):
@@ -80,14 +94,39 @@ class ModelDefaults:
         types: dict[str, type] = {}
         vectors: set[str] = set()
         for declaration in (*info.parameters, *info.state):
-            types[declaration["name"]] = _declared_type(declaration)
+            name = declaration.get("nest_name") or declaration["name"]  # NEST's key (x' is x__d, ...)
+            types[name] = _declared_type(declaration)
             if declaration.get("vector_size") is not None:
-                vectors.add(declaration["name"])
+                vectors.add(name)
         values = {name: types[name](info.defaults[name]) for name in types
                   if name in info.defaults and name not in vectors
                   and not isinstance(info.defaults[name], (list, dict))}
         unknown = {name for name in types if name not in values}
+        if info.is_synapse:
+            # NEST's ``weight``/``delay`` are the model's weight/delay variables where it has them.
+            for key, variable, default in (("weight", info.weight_variable, SYNAPSE_DEFAULT_WEIGHT),
+                                           ("delay", info.delay_variable, SYNAPSE_DEFAULT_DELAY)):
+                if key not in types:
+                    types[key] = float
+                    if variable in unknown:
+                        unknown.add(key)
+                    else:
+                        values[key] = float(values.get(variable, default))
+        else:
+            for key, default in NODE_BASE_PARAMETERS.items():
+                if key not in types:
+                    types[key] = type(default)
+                    values[key] = default
         return cls(model, info, values, types, unknown, vectors)
+
+    def _twin_of(self, key: str) -> str | None:
+        """For a synapse: ``weight`` <-> its weight variable, ``delay`` <-> its delay variable."""
+        if not self.info.is_synapse:
+            return None
+        pairs = {"weight": self.info.weight_variable, "delay": self.info.delay_variable}
+        pairs.update({v: k for k, v in list(pairs.items()) if v})
+        twin = pairs.get(key)
+        return twin if twin and twin != key else None
 
     def copy(self, model: str) -> ModelDefaults:
         return ModelDefaults(model, self.info, dict(self.values), dict(self.types), set(self.unknown),
@@ -102,22 +141,31 @@ class ModelDefaults:
 
     def update(self, params: dict, site: CallSite | None) -> None:
         self.check_keys(params, site)
+        if self.info.is_synapse and self.info.weight_variable not in (None, "weight") \
+                and "weight" in params and self.info.weight_variable in params:
+            raise NESTErrors.BadProperty(f"To prevent inconsistencies, please set either 'weight' or "
+                                         f"'{self.info.weight_variable}' variable; not both at the same time.")
         for key, value in params.items():
-            if _is_random(value) or key in self.vectors:
-                self.unknown.add(key)
-                self.values.pop(key, None)
-            else:
-                self.values[key] = self.types[key](value)
-                self.unknown.discard(key)
+            keys = [key] + ([twin] if (twin := self._twin_of(key)) is not None else [])
+            for k in keys:
+                if _is_random(value) or key in self.vectors:
+                    self.unknown.add(k)
+                    self.values.pop(k, None)
+                else:
+                    self.values[k] = self.types[k](value)
+                    self.unknown.discard(k)
 
     def status(self) -> dict[str, Any]:
         """What ``GetDefaults`` answers before the build (declared keys plus a few NEST keys)."""
         if self.unknown:
             raise NeedsKernel(sorted(self.unknown))
-        kind = "synapse" if self.info.is_synapse else "neuron"
         status = dict(self.values)
-        status.update(model=self.model, element_type=kind)
-        if not self.info.is_synapse:
+        if self.info.is_synapse:
+            # NEST's synapse defaults name the model under "synapse_model" and have no "model".
+            status.update(synapse_model=self.model, element_type="synapse", has_delay=True, receptor_type=0,
+                          requires_symmetric=False)
+        else:
+            status.update(model=self.model, element_type="neuron")
             status["recordables"] = tuple(sorted(self.info.recordables))
         return status
 
@@ -190,6 +238,10 @@ class Population:
     def values(self, key: str, positions: numpy.ndarray) -> list:
         """The values of ``key`` at ``positions``; NeedsKernel if NEST must draw or compute them."""
         if key not in self.model_defaults.types:
+            if key == "local" and REAL.NumProcesses() == 1:
+                return [True] * len(positions)  # one process holds every node
+            if key in NODE_KERNEL_KEYS:
+                raise NeedsKernel(key)
             raise KeyError(key)
         flags = self.kernel_only.get(key)
         if flags is not None and flags[positions].any():

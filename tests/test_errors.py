@@ -10,7 +10,7 @@ import pytest
 import jitnest as nest
 from jitnest.errors import ConnectionModelError, NestmlModelError, UnknownModelError
 
-MODELS = Path(__file__).resolve().parent / "models"
+MODELS = Path(__file__).resolve().parent / "models" / "bad"
 
 
 def _this_line() -> int:

@@ -21,6 +21,8 @@ WORKER = Path(__file__).parents[1] / "jitnest" / "nestml_worker.py"
 MODELS = Path(sys.prefix) / "models"
 IAF_PSC_EXP = MODELS / "neurons" / "iaf_psc_exp_neuron.nestml"
 STDP = MODELS / "synapses" / "stdp_synapse.nestml"
+NEUROMODULATED = MODELS / "synapses" / "neuromodulated_stdp_synapse.nestml"
+TSODYKS = MODELS / "synapses" / "tsodyks_synapse.nestml"
 
 pytestmark = pytest.mark.skipif(
     not (IAF_PSC_EXP.is_file() and STDP.is_file()), reason="NESTML's model library is not installed"
@@ -47,8 +49,9 @@ def line_of(text: str, fragment: str) -> int:
 
 @pytest.fixture(scope="module")
 def parsed() -> dict[str, dict[str, Any]]:
-    """iaf_psc_exp_neuron and stdp_synapse, parsed in one request, by model name."""
-    response = run_worker({"op": "parse", "files": [str(IAF_PSC_EXP), str(STDP)]})
+    """iaf_psc_exp_neuron and three synapses, parsed in one request, by model name."""
+    files = [IAF_PSC_EXP, STDP, NEUROMODULATED, TSODYKS]
+    response = run_worker({"op": "parse", "files": [str(f) for f in files]})
     assert response["ok"], response
     return {m["name"]: m for m in response["models"]}
 
@@ -87,6 +90,16 @@ def test_parse_synapse(parsed: dict[str, dict[str, Any]]) -> None:
     assert model["value_nest_units"]["tau_tr_pre"] == 20.0
     assert model["value_nest_units"]["w"] == 1.0
     assert model["recordables"] == []
+
+
+def test_parse_synapse_ports(parsed: dict[str, dict[str, Any]]) -> None:
+    neuromodulated = parsed["neuromodulated_stdp_synapse"]
+    assert neuromodulated["post_ports"] == ["post_spikes"]  # not the modulatory mod_spikes
+    assert neuromodulated["vt_ports"] == ["mod_spikes"]
+    tsodyks = parsed["tsodyks_synapse"]  # emit_spike(delta_y_tsp * w): not a plain variable
+    assert tsodyks["weight_variable"] is None and tsodyks["weight_variable_guess"] == "w"
+    assert tsodyks["post_ports"] == [] and tsodyks["vt_ports"] == []
+    assert tsodyks["value_nest_units"]["u"] == tsodyks["value_nest_units"]["U"] == 0.5  # state u real = U
 
 
 @pytest.fixture(scope="module")
