@@ -285,8 +285,10 @@ class UnitBuilder:
                        "JITNEST_SOURCES": ";".join(sources)}
         if pch_header is not None:
             definitions["JITNEST_PCH_HEADER"] = str(pch_header)
-        if _run_logged(self._cmake_configure(build_dir, definitions), log, work).returncode != 0:
-            raise self._fail(unit, key, "CMake could not configure the module build", log, sites_of)
+        configured = _run_logged(self._cmake_configure(build_dir, definitions), log, work)
+        if configured.returncode != 0:
+            errors = _first_compiler_errors(configured.stdout + configured.stderr)
+            raise self._fail(unit, key, f"CMake could not configure the module build:\n{errors}", log, sites_of)
         compiled = _run_logged([self.toolchain.cmake, "--build", str(build_dir), "-j", str(compile_jobs)],
                                log, work)
         if compiled.returncode != 0:

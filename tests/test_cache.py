@@ -98,3 +98,26 @@ def test_corrupted_module_is_rebuilt_not_loaded(warm_cache, tmp_path):
     result = last_json(completed)
     assert result["events"] > 0
     assert [b["built_here"] for b in result["build"].values()] == [True]
+
+
+def test_compiler_failure_names_model_line_errors_and_log(tmp_path):
+    cache = tmp_path / "cache"
+    code = ("import jitnest as nest\n"
+            "from jitnest.errors import BuildError\n"
+            "nest.add_model_file('tests/models/tiny_neuron.nestml')\n"
+            "n = nest.Create('tiny_neuron', 2)\n"
+            "try:\n"
+            "    nest.Simulate(1.0)\n"
+            "except BuildError as error:\n"
+            "    print('LOG', error.log_path)\n"
+            "    print(error)\n")
+    script = tmp_path / "user_script.py"
+    script.write_text(code.replace("tests/models", str(ROOT / "tests" / "models")))
+    completed = run_python(script, env={"JITNEST_CACHE_DIR": str(cache), "JITNEST_CXXFLAGS": "-fno-such-option"})
+    text = completed.stdout
+    assert "building tiny_neuron failed" in text
+    assert "no-such-option" in text  # the compiler's own first error
+    assert "line 4" in text and "nest.Create('tiny_neuron', 2)" in text  # the user's line
+    log = Path(text.split("LOG ", 1)[1].splitlines()[0])
+    assert log.is_file() and "no-such-option" in log.read_text()
+    assert _published(cache) == [], "a failed build must not publish anything"
