@@ -42,14 +42,24 @@ class Progress:
         elapsed = time.monotonic() - self.started
         line = f"[jitnest {elapsed:5.1f}s {self.done}/{self.total}] {text}"
         if self._notebook:
-            from IPython.display import display
-
-            if self._handle is None:
-                self._handle = display({"text/plain": line}, raw=True, display_id=True)
-            else:
-                self._handle.update({"text/plain": line}, raw=True)
+            self._emit_notebook(line, text)
         else:
             print(line, file=sys.stderr, flush=True)
+
+    def _emit_notebook(self, line: str, text: str) -> None:
+        """One progress bar per build, updated in place in the cell's output."""
+        import html
+
+        from IPython.display import display
+
+        bar = (f'<div class="jitnest-progress"><progress value="{self.done}" max="{self.total}" '
+               f'style="width:20em"></progress> <code>jitnest</code> {self.done}/{self.total} '
+               f"{html.escape(text)}</div>")
+        payload = {"text/html": bar, "text/plain": line}
+        if self._handle is None:
+            self._handle = display(payload, raw=True, display_id=True)
+        else:
+            self._handle.update(payload, raw=True)
 
     def stage(self, label: str, stage: str) -> None:
         with self._lock:
