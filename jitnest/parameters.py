@@ -39,6 +39,10 @@ from .model_info import ModelInfo
 from .node_ids import NodeIds
 from .pynest import REAL, NESTErrors
 
+# Status keys that NEST's node base classes write after the model's own values: a NESTML
+# declaration of the same name (hill_tononi_neuron's parameter t_spike) is shadowed by NEST's
+# value (the last spike time), so only NEST can answer for it.
+_NEST_OWNED_KEYS = frozenset({"t_spike"})
 _INTEGER_TYPES = {"integer", "int"}
 _BOOLEAN_TYPES = {"boolean", "bool"}
 
