@@ -12,6 +12,8 @@ Besides PyNEST's API, this module offers:
 * ``build()``: build the recorded network now (otherwise the first Simulate does);
 * ``build_report()``: which modules the current network uses, and whether they were compiled now;
 * ``install_import_hook()``: make ``import nest`` anywhere (e.g. in PyNN) mean jitnest.
+* ``provenance()``, ``write_provenance(path)``: what the current network was built from (model
+  sources, versions, compiler, module hashes) and the run's context, as a dict or a JSON file.
 
 ``jitnest.__version__`` is NEST's version, as for ``nest.__version__``; jitnest's own version is
 ``jitnest.jitnest_version``.
@@ -25,6 +27,7 @@ from typing import Any
 
 from . import facade
 from ._version import __version__ as jitnest_version  # noqa: F401 (public)
+from .provenance import provenance, write_provenance  # noqa: F401 (public)
 from .pynest import REAL
 from .session import SESSION
 

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import os
 import runpy
 import sys
 
@@ -15,6 +16,7 @@ def main(argv: list[str] | None = None) -> int:
         print(__doc__.strip())
         return 0
     if args[0] == "cache":
+        os.environ.setdefault("PYNEST_QUIET", "1")  # NEST's banner would corrupt --json output
         from .cli import cache_command
 
         return cache_command(args[1:])

@@ -55,6 +55,7 @@ class Session:
         self.time_passed = False
         self.node_count = 0
         self.sites_of: dict[str, list[CallSite]] = {}
+        self.last_build = {}  # ResetKernel unloads the modules' models
         self.model_defaults: dict[str, ModelDefaults] = {}
         self.record_from: dict[int, list[str]] = {}  # recording device's first ID -> record_from
         self.populations = PopulationIndex()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -19,11 +20,18 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 NETWORKS = Path(__file__).resolve().parent / "networks"
 
+_keep_cache = bool(os.environ.get("JITNEST_TEST_CACHE"))
 _cache = os.environ.get("JITNEST_TEST_CACHE") or tempfile.mkdtemp(prefix="jitnest-test-cache-")
 os.environ["JITNEST_CACHE_DIR"] = _cache
 os.environ.setdefault("JITNEST_QUIET", "1")
 os.environ.setdefault("PYNEST_QUIET", "1")
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+
+def pytest_sessionfinish(session, exitstatus) -> None:
+    """Remove the session's cache (a precompiled header alone is ~180 MB) unless asked to keep it."""
+    if not _keep_cache:
+        shutil.rmtree(_cache, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

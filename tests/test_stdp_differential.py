@@ -24,14 +24,15 @@ def manual_module(tmp_path_factory) -> Path:
     return Path(last_json(completed)["module"])
 
 
-def _run(mode: str, module: str, out: Path) -> dict:
-    run_python(NETWORKS / "stdp_network.py", mode, module, str(out))
+def _run(mode: str, module: str, out: Path, threads: int) -> dict:
+    run_python(NETWORKS / "stdp_network.py", mode, module, str(out), str(threads))
     return json.loads(out.read_text())
 
 
-def test_jitnest_equals_manual_workflow(manual_module, tmp_path):
-    manual = _run("manual", str(manual_module), tmp_path / "manual.json")
-    jit = _run("jitnest", "-", tmp_path / "jitnest.json")
+@pytest.mark.parametrize("threads", [1, 2])
+def test_jitnest_equals_manual_workflow(manual_module, tmp_path, threads):
+    manual = _run("manual", str(manual_module), tmp_path / "manual.json", threads)
+    jit = _run("jitnest", "-", tmp_path / "jitnest.json", threads)
 
     assert len(manual["senders"]) > 1000, "the network must be active for the comparison to mean anything"
     assert jit["ids"] == manual["ids"]
