@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import functools
 import math
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy
@@ -44,6 +44,11 @@ def _count_nodes(n: Any, positions: Any) -> int:
 def Create(model: str, n: int | None = None, params: Any = None, positions: Any = None) -> NodeCollectionProxy:
     """``nest.Create``: NESTML models are named like built-ins; their build waits until needed."""
     site = capture()
+    if isinstance(n, dict):  # PyNEST's backward-compatible Create(model, params), with its check
+        if not (params is None and positions is None):
+            raise ValueError("A parameter dictionary can be passed as second argument only of Create() is called "
+                             "with two arguments.")
+        n, params = None, n
     ref = SESSION.names.resolve(model, site)
     requirements = None
     if ref.is_nestml_neuron:
@@ -408,8 +413,10 @@ class NodeCollectionFacade(NodeCollection, metaclass=_NodeCollectionType):
     one per cell right after Create) and survives rebuilds, like the proxies ``Create`` returns."""
 
     def __new__(cls, data: Any = None) -> Any:
-        id_list = [] if data is None else [int(i) for i in data]
-        real = None if SESSION.pending else REAL.NodeCollection(data)  # NEST's own checks and errors first
+        id_list = [] if data is None else [int(i) for i in data]  # data may be a generator
+        if not id_list:
+            return REAL.NodeCollection(id_list)  # holds no node: valid in every kernel, as in NEST
+        real = None if SESSION.pending else REAL.NodeCollection(id_list)  # NEST's own checks and errors first
         try:
             ids = _node_ids_of_recorded(id_list)
         except REAL.NESTErrors.UnknownNode:

@@ -66,7 +66,20 @@ def kernel_get(*args: Any) -> Any:
     return api.GetKernelStatus(args)
 
 
-class FacadeModule(types.ModuleType):
+class _FacadeModuleType(type):
+    """``type(nest).<name>`` gives what PyNEST's module type holds, e.g. a ``KernelAttribute`` with its
+    ``_default`` (instances never look here: ``nest.<name>`` goes through ``FacadeModule.__getattr__``)."""
+
+    def __getattr__(cls, name: str) -> Any:
+        if name.startswith("__") and name.endswith("__"):
+            raise AttributeError(name)
+        try:
+            return getattr(type(REAL), name)
+        except AttributeError:
+            raise AttributeError(f"type object '{cls.__name__}' has no attribute '{name}'") from None
+
+
+class FacadeModule(types.ModuleType, metaclass=_FacadeModuleType):
     """A module whose missing attributes and kernel attributes behave as PyNEST's do."""
 
     def __getattr__(self, name: str) -> Any:
@@ -80,8 +93,10 @@ class FacadeModule(types.ModuleType):
     def __setattr__(self, name: str, value: Any) -> None:
         if name in KERNEL_ATTRIBUTES:
             api.set_kernel_attribute(name, value)
-        else:
-            super().__setattr__(name, value)
+        elif isinstance(value, types.ModuleType) or (name.startswith("__") and name.endswith("__")):
+            super().__setattr__(name, value)  # the import machinery setting submodules (PyNEST allows it too)
+        else:  # like PyNEST's frozen module: a typo such as ``nest.resolutoin = 0.1`` must not pass silently
+            raise AttributeError(f"Cannot set attribute '{name}' on module 'nest'")
 
     def __dir__(self) -> list[str]:
         return sorted(set(super().__dir__()) | set(dir(REAL)))

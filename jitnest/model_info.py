@@ -40,6 +40,7 @@ class ModelInfo:
     defaults: dict = field(default_factory=dict)
     unevaluated: tuple[dict, ...] = ()
     recordables: tuple[str, ...] = ()
+    moved_to_neuron: tuple[str, ...] = ()  # synapse state NESTML moves into the paired neuron
     source_sha256: str = ""
 
     def _identity(self) -> tuple[str, str, str]:
@@ -76,6 +77,7 @@ class ModelInfo:
             defaults=dict(model.get("value_nest_units", {})),
             unevaluated=tuple(model.get("unevaluated", ())),
             recordables=tuple(model.get("recordables", ())),
+            moved_to_neuron=tuple(model.get("moved_to_neuron", ()) if model.get("post_ports") else ()),
             source_sha256=source_sha256,
         )
 

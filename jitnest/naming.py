@@ -24,6 +24,9 @@ from .node_ids import NodeIds
 from .pynest import REAL, CollocatedSynapses
 
 _NAME_KEYS = frozenset({"model", "synapse_model"})
+# NEST registers every synapse model with a labelled (``_lbl``) and an HPC (``_hpc``) twin; PyNN, for
+# one, connects through ``<model>_lbl``. ``<NESTML synapse>_lbl`` means the generated model's twin.
+TWIN_SUFFIXES = ("_lbl", "_hpc")
 
 
 @dataclass(frozen=True)
@@ -33,7 +36,13 @@ class ModelRef:
     name: str
     root: str
     info: ModelInfo | None = None
-    is_alias: bool = False
+    is_alias: bool = False  # a name of its own in NEST, with its own defaults (CopyModel, or a twin)
+    twin: str = ""  # "_lbl"/"_hpc": NEST's twin of the generated synapse model (then is_alias too)
+
+    @property
+    def is_copy(self) -> bool:
+        """A ``CopyModel`` alias (NEST knows it by this very name once the copy is replayed)."""
+        return self.is_alias and not self.twin
 
     @property
     def is_nestml(self) -> bool:
@@ -91,6 +100,8 @@ class Naming:
             source = self.model_path.find(bare) if bare is not None else None
             if source is None and name in self._builtins():
                 ref = ModelRef(name, name)
+            elif source is None and (twin := self._twin(name, site)) is not None:
+                ref = twin
             else:
                 source = source or self.model_path.find(name)
                 if source is None:
@@ -100,6 +111,19 @@ class Naming:
                 self.user_names.setdefault(info.name, name)
         self._refs[name] = ref
         return ref
+
+    def _twin(self, name: str, site: CallSite | None) -> ModelRef | None:
+        """``X_lbl``/``X_hpc`` for a NESTML synapse ``X`` (not a NESTML model of that very name)."""
+        suffix = next((s for s in TWIN_SUFFIXES if name.endswith(s)), None)
+        if suffix is None or self.model_path.find(name) is not None:
+            return None
+        try:
+            base = self.resolve(name[:-len(suffix)], site)
+        except UnknownModelError:
+            return None
+        if not base.is_nestml_synapse or base.is_alias:
+            return None
+        return ModelRef(name, base.root, base.info, is_alias=True, twin=suffix)
 
     def _unknown(self, name: str, site: CallSite | None) -> UnknownModelError:
         candidates = list(self._builtins()) + self.model_path.all_names()
@@ -146,7 +170,11 @@ class Naming:
         for unit, built_unit in built.items():
             for model in unit.models:
                 kind = "synapse" if model.is_synapse else "neuron"
-                reverse[built_unit.generated_name(model.name, kind)] = self.user_names.get(model.name, model.name)
+                user = self.user_names.get(model.name, model.name)
+                reverse[built_unit.generated_name(model.name, kind)] = user
+                if model.is_synapse:
+                    for suffix in TWIN_SUFFIXES:
+                        reverse[built_unit.generated_name(model.name, kind) + suffix] = user + suffix
         for alias in self.aliases:
             for _, variant in self.copy_variants(self.aliases[alias], alias):
                 if variant != alias:
@@ -164,6 +192,10 @@ class Naming:
         if unit is None or unit not in self.built:
             raise RuntimeError(f"jitnest internal error: no module built for NESTML model {info.name}")
         return self.built[unit].generated_name(info.name, "synapse" if info.is_synapse else "neuron")
+
+    def _real_name(self, ref: ModelRef, post_neuron: str | None = None) -> str:
+        """NEST's name for a NESTML model or its twin (not for a CopyModel alias)."""
+        return self._generated(ref.info, post_neuron) + ref.twin
 
     def _paired_neurons(self, synapse: ModelInfo) -> list[str]:
         return sorted(u.neuron.name for u in self.plan.units
@@ -184,9 +216,9 @@ class Naming:
             return name
         neurons = self.post_neuron(ref, post, None)
         neuron = neurons[0].name if neurons else None
-        if ref.is_alias:
+        if ref.is_copy:
             return self._variant(name, ref.info, neuron) if neuron else name
-        return self._generated(ref.info, neuron)
+        return self._real_name(ref, neuron)
 
     def syn_spec(self, spec: Any, post: NodeIds) -> Any:
         if isinstance(spec, str):
@@ -207,10 +239,10 @@ class Naming:
                        else self.plan.unit_of_neuron(ref.info.name))
             if in_plan is None:
                 return []
-            return [(existing if ref.is_alias else self._generated(ref.info), new)]
+            return [(existing if ref.is_copy else self._real_name(ref), new)]
         pairs = []
         for neuron in self._paired_neurons(ref.info):
-            source = self._variant(existing, ref.info, neuron) if ref.is_alias else self._generated(ref.info, neuron)
+            source = self._variant(existing, ref.info, neuron) if ref.is_copy else self._real_name(ref, neuron)
             pairs.append((source, self._variant(new, ref.info, neuron)))
         return pairs
 
@@ -220,13 +252,13 @@ class Naming:
         if ref.info is None:
             return [name]
         if ref.info.reads_postsynaptic_state:
-            return [new for _, new in self.copy_variants(name, name)] if ref.is_alias else [
-                self._generated(ref.info, n) for n in self._paired_neurons(ref.info)]
-        if ref.is_alias:
+            return [new for _, new in self.copy_variants(name, name)] if ref.is_copy else [
+                self._real_name(ref, n) for n in self._paired_neurons(ref.info)]
+        if ref.is_copy:
             return [name]
         needed = (self.plan.unit_of_synapse(ref.info.name, None) if ref.info.is_synapse
                   else self.plan.unit_of_neuron(ref.info.name))
-        return [self._generated(ref.info)] if needed is not None else []
+        return [self._real_name(ref)] if needed is not None else []
 
     # --- translation back into the user's names -----------------------------------------
 

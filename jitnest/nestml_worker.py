@@ -507,7 +507,22 @@ def describe_synapse(model: Any) -> dict[str, Any]:
         "weight_variable_guess": weight or _guess_weight(calls, declared),
         "post_ports": post,
         "vt_ports": vt,
+        "moved_to_neuron": _moved_to_neuron(model, post, [v for v in (weight, delay) if v]),
     }
+
+
+def _moved_to_neuron(model: Any, post_ports: list[str], kept: list[str]) -> list[str]:
+    """State variables NESTML moves from the synapse into the paired neuron (e.g. STDP's
+    ``post_trace``): they are no synapse parameters once paired. Same computation as NESTML's
+    synapse_post_neuron_transformer (predefined variables, weight and delay stay in the synapse)."""
+    if not post_ports:
+        return []
+    from pynestml.symbols.predefined_variables import PredefinedVariables
+    from pynestml.utils.ast_utils import ASTUtils
+
+    strictly_synaptic = set(PredefinedVariables.get_variables()) | set(kept)
+    _, moved = ASTUtils.collect_variables_affected_by_ports(model, post_ports, strictly_synaptic)
+    return sorted(str(v) for v in moved)
 
 
 def _emit_spike_calls(model: Any) -> list[tuple[str, Any, dict[str, Any]]]:

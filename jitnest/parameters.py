@@ -97,15 +97,20 @@ class ModelDefaults:
     def from_info(cls, model: str, info: ModelInfo) -> ModelDefaults:
         types: dict[str, type] = {}
         vectors: set[str] = set()
+        moved = set(info.moved_to_neuron)  # NESTML moves these into the paired neuron
         for declaration in (*info.parameters, *info.state):
             name = declaration.get("nest_name") or declaration["name"]  # NEST's key (x' is x__d, ...)
+            if declaration["name"] in moved:
+                continue
             types[name] = _declared_type(declaration)
             if declaration.get("vector_size") is not None:
                 vectors.add(name)
         values = {name: types[name](info.defaults[name]) for name in types
                   if name in info.defaults and name not in vectors
                   and not isinstance(info.defaults[name], (list, dict))}
-        unknown = {name for name in types if name not in values}
+        unknown = {name for name in types if name not in values or name in _NEST_OWNED_KEYS}
+        for name in unknown:
+            values.pop(name, None)
         if info.is_synapse:
             # NEST's ``weight``/``delay`` are the model's weight/delay variables where it has them.
             for key, variable, default in (("weight", info.weight_variable, SYNAPSE_DEFAULT_WEIGHT),

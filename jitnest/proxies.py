@@ -135,6 +135,9 @@ class NodeCollectionProxy(wrapt.ObjectProxy):
     def __radd__(self, other: Any) -> NodeCollectionProxy:
         return self + other
 
+    def __iadd__(self, other: Any) -> NodeCollectionProxy:
+        return self + other  # NodeCollections are immutable: ``a += b`` rebinds ``a``, as in NEST
+
     def __eq__(self, other: object) -> bool:
         if isinstance(other, NodeCollectionProxy):
             return self._self_ids == other._self_ids

@@ -176,7 +176,8 @@ class Session:
             return None
         key = name if ref.is_alias else ref.root
         if key not in self.model_defaults:
-            self.model_defaults[key] = ModelDefaults.from_info(name if ref.is_alias else ref.root, ref.info)
+            shown = name if ref.is_alias else self.names.user_names.get(ref.root, name)  # as the user wrote it
+            self.model_defaults[key] = ModelDefaults.from_info(shown, ref.info)
         return self.model_defaults[key]
 
     def get_node_status(self, nodes: NodeCollectionProxy, params: tuple, kwargs: dict) -> Any:
