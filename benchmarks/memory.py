@@ -79,7 +79,7 @@ def run_variant(variant: str, n: int, module: str | None) -> dict:
             if variant == "naive":
                 # A Python dict of parameters per neuron, cached at create time (what a lazy tool
                 # that keeps Python objects per neuron would hold until the network exists).
-                keys = list(nest.GetDefaults(MANUAL_NAME).keys())
+                keys = list(pop[0].get().keys())  # every status key of a node
                 status = pop.get(keys)
                 for i in range(len(pop)):
                     cache.append({k: (v[i] if isinstance(v, tuple) else v) for k, v in status.items()})

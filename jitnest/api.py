@@ -68,10 +68,9 @@ def Create(model: str, n: int | None = None, params: Any = None, positions: Any 
         raise
     if population is not None and SESSION.pending:
         SESSION.populations.add(population)
-    _remember_record_from(model, ids, params)
+    _remember_record_from(ids, params)
     SESSION.node_count += size
-    real = entry.result if entry.result is not None else None
-    return NodeCollectionProxy(SESSION, ids, lambda generation: entry.result, real)
+    return NodeCollectionProxy(SESSION, ids, lambda generation: entry.result, entry.result)
 
 
 def _population_for(model: str, ids: NodeIds, params: Any, site: Any) -> Population:
@@ -85,10 +84,8 @@ def _population_for(model: str, ids: NodeIds, params: Any, site: Any) -> Populat
     return population
 
 
-_RECORDING_DEVICES = ("multimeter", "voltmeter")
-
-
-def _remember_record_from(model: str, ids: NodeIds, params: Any) -> None:
+def _remember_record_from(ids: NodeIds, params: Any) -> None:
+    """Keep a recording device's ``record_from`` so that Connect can check it against unbuilt models."""
     if isinstance(params, dict) and "record_from" in params and len(ids):
         SESSION.record_from[ids.runs[0].first] = list(params["record_from"])
 

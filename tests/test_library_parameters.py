@@ -4,7 +4,8 @@ those read after ``nest.Prepare()`` (the issue's acceptance test for parameters-
 Runs tests/networks/library_walk.py in a fresh process; it builds all library neurons (30 modules,
 in parallel, sharing the precompiled NEST header), so this is the suite's longest test.
 Values that only NEST can know before the build (defaults computed from V_m before NEST
-initialises it, defaults that depend on the resolution, keys NEST itself overwrites) are reported by
+initialises it, defaults that depend on the resolution, beta-kernel conductances NESTML initialises
+in generated C++, keys NEST itself overwrites) are reported by
 the walk as not known before the build: reading them builds the network first, never guesses.
 """
 
@@ -31,4 +32,5 @@ def test_library_neurons_read_the_same_before_and_after_the_build():
     unknown = {m: r["not_known_before_build"] for m, r in results.items() if r["not_known_before_build"]}
     # Only these models have values NEST alone can tell (see the module docstring).
     assert set(unknown) <= {"hh_cond_exp_destexhe_neuron", "traub_cond_multisyn_neuron", "traub_psc_alpha_neuron",
-                            "wb_cond_multisyn_neuron", "ignore_and_fire_neuron", "hill_tononi_neuron"}, unknown
+                            "wb_cond_multisyn_neuron", "ignore_and_fire_neuron", "hill_tononi_neuron",
+                            "iaf_cond_beta_neuron"}, unknown
