@@ -89,13 +89,13 @@ class NodeCollectionProxy(wrapt.ObjectProxy):
         return (not session.pending and self._self_epoch == session.epoch
                 and self._self_generation == session.generation)
 
-    def _self_derive(self, ids: NodeIds, operation: Callable[[Any], Any]) -> NodeCollectionProxy:
+    def _self_derive(self, ids: NodeIds, operation: Callable[[Any], Any], real: Any = None) -> NodeCollectionProxy:
+        """A proxy for ``operation(self)``; ``real`` is its result on the live kernel, if computed."""
         parent = self
 
         def recipe(generation: int) -> Any:
             return operation(parent._self_resolve(generation))
 
-        real = operation(self.__wrapped__) if self._self_is_live() else None
         return NodeCollectionProxy(self._self_session, ids, recipe, real)
 
     # --- what works without a kernel ----------------------------------------------------
@@ -113,24 +113,23 @@ class NodeCollectionProxy(wrapt.ObjectProxy):
         return node_id in self._self_ids
 
     def __getitem__(self, key: Any) -> NodeCollectionProxy:
-        if self._self_is_live():
-            self.__wrapped__[key]  # NEST's own checks and errors come first
-        ids = self._self_ids[key]
-        return self._self_derive(ids, lambda real: real[key])
+        real = self.__wrapped__[key] if self._self_is_live() else None  # NEST's own checks and errors first
+        return self._self_derive(self._self_ids[key], lambda parent: parent[key], real)
 
     def __add__(self, other: Any) -> NodeCollectionProxy:
         if isinstance(other, int) and other == 0:
             return self
         other_ids = ids_of(other)
+        real = None
         if self._self_is_live() and (not isinstance(other, NodeCollectionProxy) or other._self_is_live()):
-            self.__wrapped__ + _real_now(other)  # NEST's own checks and errors come first
+            real = self.__wrapped__ + _real_now(other)  # NEST's own checks and errors come first
         ids = self._self_ids + other_ids
 
-        def join(real: Any) -> Any:
-            return real + (other._self_resolve(self._self_session.generation)
-                           if isinstance(other, NodeCollectionProxy) else other)
+        def join(parent: Any) -> Any:
+            return parent + (other._self_resolve(self._self_session.generation)
+                             if isinstance(other, NodeCollectionProxy) else other)
 
-        return self._self_derive(ids, join)
+        return self._self_derive(ids, join, real)
 
     def __radd__(self, other: Any) -> NodeCollectionProxy:
         return self + other
