@@ -427,6 +427,28 @@ class NodeCollectionFacade(NodeCollection, metaclass=_NodeCollectionType):
 
 NodeCollectionFacade.__name__ = NodeCollectionFacade.__qualname__ = "NodeCollection"
 
+def _accepting_proxies(method: Callable) -> Callable:
+    """A method of a PyNEST class, made to take proxies: NEST's compiled layer checks the exact type
+    of NodeCollections it is given, so proxies are replaced by their real objects (built first).
+    Real NodeCollections pass through unchanged, so plain PyNEST use is unaffected."""
+    if getattr(method, "__jitnest_accepts_proxies__", False):
+        return method
+
+    @functools.wraps(method)
+    def call(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if any(isinstance(a, (NodeCollectionProxy, SynapseCollectionProxy)) for a in (*args, *kwargs.values())):
+            SESSION.materialize()
+            args, kwargs = SESSION.real(args), SESSION.real(kwargs)
+        return method(self, *args, **kwargs)
+
+    call.__jitnest_accepts_proxies__ = True
+    return call
+
+
+# nest.spatial.pos.x.apply(layer) and the like: the one PyNEST method that hands a NodeCollection
+# to the compiled layer without going through a function of the nest module.
+REAL.Parameter.apply = _accepting_proxies(REAL.Parameter.apply)
+
 OWN_FUNCTIONS: dict[str, Callable] = {
     f.__name__: f for f in (Create, Connect, Disconnect, CopyModel, SetDefaults, GetDefaults, SetStatus,
                             GetStatus, GetConnections, Prepare, Cleanup, ResetKernel, Install,

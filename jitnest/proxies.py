@@ -76,8 +76,17 @@ class NodeCollectionProxy(wrapt.ObjectProxy):
             self._self_generation = generation
         return self.__wrapped__
 
+    def _self_is_stale(self) -> bool:
+        return self._self_epoch != self._self_session.epoch
+
     def _self_real(self) -> Any:
-        """The real NodeCollection, building the network first if it is behind the recording."""
+        """The real NodeCollection, building the network first if it is behind the recording.
+
+        A proxy from before a ResetKernel hands over its old real object, so that NEST itself
+        answers (it raises InvalidNodeCollection, as for any NodeCollection of a reset kernel).
+        """
+        if self._self_is_stale() and self.__wrapped__ is not _NOT_BUILT:
+            return self.__wrapped__
         self._self_check_epoch()
         session = self._self_session
         if session.pending:
@@ -113,12 +122,16 @@ class NodeCollectionProxy(wrapt.ObjectProxy):
         return node_id in self._self_ids
 
     def __getitem__(self, key: Any) -> NodeCollectionProxy:
+        if self._self_is_stale():
+            return self._self_real()[key]
         real = self.__wrapped__[key] if self._self_is_live() else None  # NEST's own checks and errors first
         return self._self_derive(self._self_ids[key], lambda parent: parent[key], real)
 
     def __add__(self, other: Any) -> NodeCollectionProxy:
         if isinstance(other, int) and other == 0:
             return self
+        if self._self_is_stale() or (isinstance(other, NodeCollectionProxy) and other._self_is_stale()):
+            return self._self_real() + _real_now(other)  # NEST's own error for a reset kernel's nodes
         other_ids = ids_of(other)
         real = None
         if self._self_is_live() and (not isinstance(other, NodeCollectionProxy) or other._self_is_live()):
@@ -250,7 +263,7 @@ class SynapseCollectionProxy(wrapt.ObjectProxy):
     def _self_real(self) -> Any:
         session = self._self_session
         if self._self_epoch != session.epoch:
-            raise StaleProxyError("this SynapseCollection belongs to a network that ResetKernel discarded")
+            return self.__wrapped__  # from before a ResetKernel: NEST's own object answers, as in NEST
         if session.pending:
             session.materialize()
         if self._self_generation != session.generation:
@@ -294,8 +307,8 @@ class SynapseCollectionProxy(wrapt.ObjectProxy):
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_self_") or _is_dunder(name):
             raise AttributeError(name)
-        if name.startswith("_") or hasattr(SynapseCollection, name):
-            return getattr(self._self_real(), name)
+        if name.startswith("_") or name == "distance" or hasattr(SynapseCollection, name):
+            return getattr(self._self_real(), name)  # NEST computes distance itself, not via get()
         return self.get(name)
 
     def __setattr__(self, name: str, value: Any) -> None:
