@@ -121,3 +121,20 @@ def test_compiler_failure_names_model_line_errors_and_log(tmp_path):
     log = Path(text.split("LOG ", 1)[1].splitlines()[0])
     assert log.is_file() and "no-such-option" in log.read_text()
     assert _published(cache) == [], "a failed build must not publish anything"
+
+
+def test_cache_is_private_and_foreign_writable_modules_are_refused(warm_cache, tmp_path):
+    import shutil
+    import stat
+
+    for created_by_jitnest in ("modules", "locks", "tmp", "models"):
+        assert stat.S_IMODE((warm_cache / created_by_jitnest).stat().st_mode) == 0o700
+    cache = tmp_path / "cache"
+    shutil.copytree(warm_cache, cache, symlinks=True)
+    (entry,) = _published(cache)
+    module = next(entry.glob("*.so"))
+    module.chmod(module.stat().st_mode | stat.S_IWOTH)  # anyone could have replaced the code
+    completed = run_python(TINY, env={"JITNEST_CACHE_DIR": str(cache)}, check=False)
+    assert completed.returncode != 0
+    assert "refusing to load" in completed.stderr and "writable by other users" in completed.stderr
+    assert str(module) in completed.stderr
