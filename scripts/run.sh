@@ -3,7 +3,7 @@
 #
 #   scripts/run.sh demo     run the STDP demo (examples/stdp_demo.py)
 #   scripts/run.sh test     run the test suite
-#   scripts/run.sh bench    run the benchmarks (see benchmarks/README.md)
+#   scripts/run.sh bench memory|build|nest-suite|pynn   run one benchmark (see README, "Measured")
 #   scripts/run.sh setup    only set up
 #
 # Set-up is idempotent: Debian packages the compiler needs (when run as root; otherwise it says
@@ -62,6 +62,14 @@ case "${1:-}" in
   setup) setup ;;
   demo) setup; cd "$ROOT"; exec "$VENV/bin/python" examples/stdp_demo.py ;;
   test) setup; cd "$ROOT"; shift; exec env PYTHONHASHSEED=0 OMP_WAIT_POLICY=PASSIVE "$VENV/bin/python" -m pytest "$@" ;;
-  bench) setup; cd "$ROOT"; shift; exec "$VENV/bin/python" -m benchmarks "$@" ;;
-  *) echo "usage: scripts/run.sh demo|test|bench|setup" >&2; exit 2 ;;
+  bench)
+    setup; cd "$ROOT"; shift
+    case "${1:-}" in
+      memory) shift; exec "$VENV/bin/python" benchmarks/memory.py "$@" ;;
+      build) shift; exec "$VENV/bin/python" benchmarks/build_speed.py "$@" ;;
+      nest-suite) shift; exec "$VENV/bin/python" benchmarks/nest_testsuite.py "$@" ;;
+      pynn) shift; exec "$VENV/bin/python" benchmarks/pynn_system_tests.py "$@" ;;
+      *) echo "usage: scripts/run.sh bench memory|build|nest-suite|pynn [options]" >&2; exit 2 ;;
+    esac ;;
+  *) echo "usage: scripts/run.sh demo|test|bench ...|setup" >&2; exit 2 ;;
 esac
