@@ -31,7 +31,7 @@ def generate(out: Path, module: str, neurons: list[str], synapses: list[tuple[st
 
     models = Path(sys.prefix) / "models"
     files = [str(models / "neurons" / f"{n}.nestml") for n in neurons]
-    files += [str(models / "synapses" / f"{s[0]}.nestml") for s in synapses]
+    files += sorted({str(models / "synapses" / f"{s[0]}.nestml") for s in synapses})  # each file once
     pairs: dict[str, dict] = {}
     for synapse, port, _, neuron in synapses:
         pairs.setdefault(neuron, {})[synapse] = {"post_ports": [port]}

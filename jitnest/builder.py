@@ -21,8 +21,6 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import jinja2
-
 from . import nestml_adapter
 from ._version import __version__ as jitnest_version
 from .cache import ArtifactStore, CacheEntry, ModuleCache, stable_hash
@@ -151,8 +149,7 @@ class UnitBuilder:
         self.pch = ArtifactStore(cache.root, "pch")
         self.jobs = jobs or int(os.environ.get("JITNEST_BUILD_JOBS", "0")) or (os.cpu_count() or 1)
         self.use_pch = os.environ.get("JITNEST_PCH", "1") != "0"
-        self._templates = jinja2.Environment(loader=jinja2.FileSystemLoader(str(_TEMPLATE_DIR)),
-                                             keep_trailing_newline=True, undefined=jinja2.StrictUndefined)
+        self._templates = None  # jinja2 is imported only when something is built
 
     def build_plan(self, plan: Plan, sites_of: dict[str, list] | None = None,
                    progress: Progress | None = None) -> dict[Unit, BuiltUnit]:
@@ -249,6 +246,14 @@ class UnitBuilder:
         directory = self.generated.get_or_create(key, create)
         return directory, json.loads((directory / "models.json").read_text()), cached is None
 
+    def _environment(self) -> object:
+        if self._templates is None:
+            import jinja2
+
+            self._templates = jinja2.Environment(loader=jinja2.FileSystemLoader(str(_TEMPLATE_DIR)),
+                                                 keep_trailing_newline=True, undefined=jinja2.StrictUndefined)
+        return self._templates
+
     def _fail(self, unit: Unit, key: str, what: str, log: list[str], sites_of: dict[str, list]) -> BuildError:
         log_path = self.cache.keep_failed_log(key, "\n".join(log))
         sites = [site for model in unit.models for site in sites_of.get(model.name, [])[:1]]
@@ -272,7 +277,7 @@ class UnitBuilder:
         generated_dir.mkdir()
         for name in [m["header"] for m in models] + [m["source"] for m in models if m.get("source")]:
             shutil.copy(source_dir / "src" / name, generated_dir / name)
-        template = self._templates.get_template("module.cpp.jinja")
+        template = self._environment().get_template("module.cpp.jinja")
         (generated_dir / f"{module_name}.cpp").write_text(template.render(
             module_name=module_name, jitnest_version=jitnest_version, unit_label=unit.label,
             headers=[m["header"] for m in models], register_calls=[m["register_call"] for m in models]))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -75,6 +76,29 @@ class ToolchainError(RuntimeError):
 def _first_line(command: list[str]) -> str:
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     return (result.stdout or result.stderr).strip().splitlines()[0] if result.returncode == 0 else ""
+
+
+def _tool_version(tool: str) -> str:
+    """``tool --version``, remembered per binary (path, size, mtime) in the cache: starting the
+    compiler on every run would cost a warm run most of its overhead."""
+    from .cache import cache_root
+
+    try:
+        info = os.stat(tool)
+    except OSError:
+        return _first_line([tool, "--version"])
+    identity = f"{os.path.realpath(tool)}:{info.st_size}:{info.st_mtime_ns}"
+    store = cache_root() / "tool_versions.json"
+    try:
+        known = json.loads(store.read_text())
+    except (OSError, ValueError):
+        known = {}
+    if identity not in known:
+        known[identity] = _first_line([tool, "--version"])
+        temporary = store.with_suffix(f".{os.getpid()}.tmp")
+        temporary.write_text(json.dumps(known))
+        os.replace(temporary, store)
+    return known[identity]
 
 
 def _find_tool(name: str, env_var: str) -> str | None:
@@ -146,9 +170,9 @@ def detect() -> Toolchain:
     config_h = os.path.join(package_dir, "include", "nest", "config.h")
     return Toolchain(
         cxx=cxx,
-        cxx_version=_first_line([cxx, "--version"]),
+        cxx_version=_tool_version(cxx),
         cmake=cmake,
-        cmake_version=_first_line([cmake, "--version"]),
+        cmake_version=_tool_version(cmake),
         ninja=_find_tool("ninja", "JITNEST_NINJA"),
         nest_python_package=package_dir,
         nest_config=nest_config,
