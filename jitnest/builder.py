@@ -162,22 +162,18 @@ class UnitBuilder:
         if not units:
             return {}
         progress = progress or Progress(len(units))
-        cold = [u for u in units if not self._is_cached(u)]
+        keys = {unit: unit_key(unit, self.toolchain) for unit in units}
+        # Only whether an entry is published decides about the header here; get_or_build verifies it.
+        cold = [u for u in units if not self.cache.is_published(keys[u])]
         compile_jobs = max(1, self.jobs // max(1, len(cold)))
         results: dict[Unit, BuiltUnit] = {}
         with concurrent.futures.ThreadPoolExecutor(max_workers=min(len(units), self.jobs) + 1) as pool:
             pch = pool.submit(self.ensure_pch) if cold and self.use_pch else None
-            futures = {pool.submit(self.build_unit, unit, compile_jobs, progress, sites_of, pch): unit
+            futures = {pool.submit(self.build_unit, unit, keys[unit], compile_jobs, progress, sites_of, pch): unit
                        for unit in units}
             for future in concurrent.futures.as_completed(futures):
                 results[futures[future]] = future.result()
         return results
-
-    def _is_cached(self, unit: Unit) -> bool:
-        try:
-            return self.cache.lookup(unit_key(unit, self.toolchain)) is not None
-        except Exception:  # noqa: BLE001 -- a bad entry is rebuilt by build_unit
-            return False
 
     def ensure_pch(self) -> Path | None:
         """The precompiled NEST header for this toolchain, built once; None if it cannot be built
@@ -207,10 +203,10 @@ class UnitBuilder:
             command += ["-G", "Ninja", f"-DCMAKE_MAKE_PROGRAM={self.toolchain.ninja}"]
         return command
 
-    def build_unit(self, unit: Unit, compile_jobs: int = 1, progress: Progress | None = None,
+    def build_unit(self, unit: Unit, key: str, compile_jobs: int = 1, progress: Progress | None = None,
                    sites_of: dict[str, list] | None = None,
                    pch: concurrent.futures.Future | None = None) -> BuiltUnit:
-        key = unit_key(unit, self.toolchain)
+        """``unit`` as a published module under ``key`` (``unit_key(unit, toolchain)``)."""
         started = time.monotonic()
         report = progress or Progress(1, quiet=True)
 

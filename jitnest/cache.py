@@ -95,6 +95,10 @@ class ModuleCache:
     def entry_dir(self, key: str) -> Path:
         return self.root / "modules" / key
 
+    def is_published(self, key: str) -> bool:
+        """Whether an entry for ``key`` exists (cheap; not verified: ``lookup`` does that)."""
+        return (self.entry_dir(key) / MANIFEST).is_file()
+
     def lookup(self, key: str) -> CacheEntry | None:
         """The verified entry for ``key``, or None if absent. Raises CacheIntegrityError if unsafe."""
         directory = self.entry_dir(key)
