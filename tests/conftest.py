@@ -55,3 +55,13 @@ def run_python(code_or_script: str | Path, *args: str, env: dict | None = None, 
 
 def last_json(completed: subprocess.CompletedProcess) -> dict:
     return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="session")
+def manual_stdp_module(tmp_path_factory) -> Path:
+    """iaf_psc_exp_neuron + stdp_synapse built by the manual NESTML workflow (benchmarks/manual_workflow.py,
+    which shares no code with jitnest): the baseline of the differential tests, built once per session."""
+    out = tmp_path_factory.mktemp("manual")
+    completed = run_python(ROOT / "benchmarks" / "manual_workflow.py", str(out), "stdpmanualmodule",
+                           "iaf_psc_exp_neuron", "stdp_synapse:post_spikes:w@iaf_psc_exp_neuron")
+    return Path(last_json(completed)["module"])

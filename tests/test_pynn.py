@@ -17,7 +17,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import NETWORKS, ROOT, last_json, run_python
+from conftest import NETWORKS, last_json, run_python
 
 pytest.importorskip("pyNN", reason="PyNN is not installed (pip install jitnest[pynn])")
 
@@ -124,17 +124,9 @@ def test_unbuilt_stdp_synapse_defaults_omit_moved_state():
     assert "post_trace" not in answer
 
 
-@pytest.fixture(scope="module")
-def manual_module(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("manual-pynn")
-    completed = run_python(ROOT / "benchmarks" / "manual_workflow.py", str(out), "pynnstdpmanualmodule",
-                           "iaf_psc_exp_neuron", "stdp_synapse:post_spikes:w@iaf_psc_exp_neuron")
-    return Path(last_json(completed)["module"])
-
-
 @pytest.mark.slow
-def test_nestml_stdp_network_equals_manual_workflow(manual_module, tmp_path):
-    manual = _run("nestml", "manual", str(manual_module), out=tmp_path / "manual.json")
+def test_nestml_stdp_network_equals_manual_workflow(manual_stdp_module, tmp_path):
+    manual = _run("nestml", "manual", str(manual_stdp_module), out=tmp_path / "manual.json")
     jit = _run("nestml", "jitnest", out=tmp_path / "jitnest.json")
 
     assert sum(map(len, manual["post_spikes"])) > 200, "the network must be active for the comparison to mean anything"

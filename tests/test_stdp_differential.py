@@ -1,7 +1,7 @@
 """The core promise: the STDP network of the core issue gives identical results through the
 manual NESTML workflow and through ``import jitnest as nest``.
 
-Both run in fresh processes. The manual side uses benchmarks/manual_workflow.py, which shares
+Both run in fresh processes. The manual side uses benchmarks/manual_workflow.py (the conftest fixture), which shares
 no code with jitnest (NESTML by hand, g++ by hand, nest.Install, mangled names).
 """
 
@@ -11,17 +11,9 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import NETWORKS, ROOT, last_json, run_python
+from conftest import NETWORKS, run_python
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="session")
-def manual_module(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("manual")
-    completed = run_python(ROOT / "benchmarks" / "manual_workflow.py", str(out), "stdpmanualmodule",
-                           "iaf_psc_exp_neuron", "stdp_synapse:post_spikes:w@iaf_psc_exp_neuron")
-    return Path(last_json(completed)["module"])
 
 
 def _run(mode: str, module: str, out: Path, threads: int) -> dict:
@@ -30,8 +22,8 @@ def _run(mode: str, module: str, out: Path, threads: int) -> dict:
 
 
 @pytest.mark.parametrize("threads", [1, 2])
-def test_jitnest_equals_manual_workflow(manual_module, tmp_path, threads):
-    manual = _run("manual", str(manual_module), tmp_path / "manual.json", threads)
+def test_jitnest_equals_manual_workflow(manual_stdp_module, tmp_path, threads):
+    manual = _run("manual", str(manual_stdp_module), tmp_path / "manual.json", threads)
     jit = _run("jitnest", "-", tmp_path / "jitnest.json", threads)
 
     assert len(manual["senders"]) > 1000, "the network must be active for the comparison to mean anything"
