@@ -266,12 +266,10 @@ class SynapseCollectionProxy(wrapt.ObjectProxy):
             return self.__wrapped__  # from before a ResetKernel: NEST's own object answers, as in NEST
         if session.pending:
             session.materialize()
-        if self._self_generation != session.generation:
-            self.__wrapped__ = self._self_recipe()
-            self._self_generation = session.generation
-        return self.__wrapped__
+        return self._self_resolve(session.generation)
 
     def _self_resolve(self, generation: int) -> Any:
+        """The real SynapseCollection of ``generation``, re-queried after a rebuild."""
         if self._self_generation != generation:
             self.__wrapped__ = self._self_recipe()
             self._self_generation = generation
