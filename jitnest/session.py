@@ -192,12 +192,8 @@ class Session:
         """``global_id`` and ``model`` are known from the recording; anything else needs the kernel."""
         if kwargs or len(params) != 1 or params[0] not in ("global_id", "model"):
             return _NO_ANSWER
-        ids = nodes._self_ids
-        if params[0] == "global_id":
-            values = tuple(ids)
-        else:
-            values = tuple(run.model for run in ids.runs for _ in range(len(run)))
-        return values[0] if len(values) == 1 else values
+        values = self._column(nodes, [], params[0])  # these two columns need no population
+        return values[0] if len(values) == 1 else tuple(values)
 
     def answer_from_store(self, nodes: NodeCollectionProxy, params: tuple, kwargs: dict) -> Any:
         """Parameters of unbuilt NESTML nodes, from their declarations and the values set so far;
