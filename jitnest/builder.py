@@ -36,6 +36,8 @@ _COMPILER_ERROR_LINES = 25
 # generated model sources never depend on the (key-derived) module name and can be reused.
 _CODEGEN_MODULE_NAME = "jitnest_generated_module"
 _PCH_HEADER = "jitnest_nest_pch.h"
+# Compiles the generated neuron .cpp (whose name NESTML chooses) under a name known in advance.
+_NEURON_WRAPPER = "jitnest_neuron.cpp"
 
 
 def _cmake_files(toolchain: Toolchain) -> list[Path]:
@@ -230,7 +232,7 @@ class UnitBuilder:
         def create(work: Path) -> None:
             try:
                 result = nestml_adapter.generate(files, work / "src", _CODEGEN_MODULE_NAME, pairs, weights, delays,
-                                                 f"v{self.toolchain.nest_version}")
+                                                 f"v{self.toolchain.nest_version}", paired_only=unit.is_combination)
             except nestml_adapter.WorkerCrash as crash:
                 raise _GenerationFailed(f"NESTML crashed while generating code ({crash})", crash.log) from None
             (work / "nestml.log").write_text(result.log)
@@ -241,6 +243,38 @@ class UnitBuilder:
 
         directory = self.generated.get_or_create(key, create)
         return directory, json.loads((directory / "models.json").read_text()), cached is None
+
+    def _configure(self, work: Path, module_name: str, source_dir: Path, sources: list[str],
+                   pch: concurrent.futures.Future | None
+                   ) -> tuple[list[str], subprocess.CompletedProcess, Path | None]:
+        """Configure the module's CMake build in ``work/build``; returns (log, result, PCH header).
+
+        Waits for the shared precompiled header first: whether there is one changes the flags.
+        """
+        pch_header = pch.result() if pch is not None else None
+        definitions = {"JITNEST_MODULE_NAME": module_name, "JITNEST_SOURCE_DIR": str(source_dir),
+                       "JITNEST_SOURCES": ";".join(sources)}
+        if pch_header is not None:
+            definitions["JITNEST_PCH_HEADER"] = str(pch_header)
+        log: list[str] = []
+        completed = _run_logged(self._cmake_configure(work / "build", definitions), log, work)
+        return log, completed, pch_header
+
+    def _write_sources(self, source_dir: Path, target_dir: Path, module_name: str, unit: Unit,
+                       models: list[dict]) -> None:
+        """The module's sources in ``target_dir``: the models' generated files, the neuron wrapper
+        and jitnest's registration file."""
+        model_sources = [m["source"] for m in models if m.get("source")]
+        for name in [m["header"] for m in models] + model_sources:
+            shutil.copy(source_dir / name, target_dir / name)
+        if unit.neuron is not None:
+            if len(model_sources) != 1:
+                raise RuntimeError(f"expected one generated neuron source for {unit.label}, got {model_sources}")
+            (target_dir / _NEURON_WRAPPER).write_text(f'#include "{model_sources[0]}"\n')
+        template = self._environment().get_template("module.cpp.jinja")
+        (target_dir / f"{module_name}.cpp").write_text(template.render(
+            module_name=module_name, jitnest_version=jitnest_version, unit_label=unit.label,
+            headers=[m["header"] for m in models], register_calls=[m["register_call"] for m in models]))
 
     def _environment(self) -> object:
         if self._templates is None:
@@ -259,37 +293,30 @@ class UnitBuilder:
                     sites_of: dict[str, list], pch: concurrent.futures.Future | None) -> dict:
         module_name = module_name_for(key)
         generated_dir = work / "generated"
+        generated_dir.mkdir()
         log: list[str] = [f"jitnest build of {unit.label} (key {key})"]
         started = time.monotonic()
-
-        try:
-            source_dir, generated, generated_now = self._generate(unit, progress)
-        except _GenerationFailed as failure:
-            log.append(failure.log)
-            raise self._fail(unit, key, str(failure), log, sites_of) from None
-        generation_seconds = time.monotonic() - started
-        models = _select_models(unit, generated)
-        sources = [m["source"] for m in models if m.get("source")] + [f"{module_name}.cpp"]
-        generated_dir.mkdir()
-        for name in [m["header"] for m in models] + [m["source"] for m in models if m.get("source")]:
-            shutil.copy(source_dir / "src" / name, generated_dir / name)
-        template = self._environment().get_template("module.cpp.jinja")
-        (generated_dir / f"{module_name}.cpp").write_text(template.render(
-            module_name=module_name, jitnest_version=jitnest_version, unit_label=unit.label,
-            headers=[m["header"] for m in models], register_calls=[m["register_call"] for m in models]))
-
-        pch_header = pch.result() if pch is not None else None
-        with_pch = " (precompiled NEST headers)" if pch_header else ""
-        progress.stage(unit.label, f"compiling {len(sources)} files{with_pch}")
-        build_dir = work / "build"
-        definitions = {"JITNEST_MODULE_NAME": module_name, "JITNEST_SOURCE_DIR": str(generated_dir),
-                       "JITNEST_SOURCES": ";".join(sources)}
-        if pch_header is not None:
-            definitions["JITNEST_PCH_HEADER"] = str(pch_header)
-        configured = _run_logged(self._cmake_configure(build_dir, definitions), log, work)
+        # The source list is fixed before NESTML runs (the neuron's .cpp is compiled through a
+        # wrapper of a fixed name), so CMake configures while NESTML generates, on the idle core.
+        sources = ([_NEURON_WRAPPER] if unit.neuron is not None else []) + [f"{module_name}.cpp"]
+        with concurrent.futures.ThreadPoolExecutor(max_workers=1) as background:
+            configuring = background.submit(self._configure, work, module_name, generated_dir, sources, pch)
+            try:
+                source_dir, generated, generated_now = self._generate(unit, progress)
+            except _GenerationFailed as failure:
+                log.append(failure.log)
+                raise self._fail(unit, key, str(failure), log, sites_of) from None
+            generation_seconds = time.monotonic() - started
+            models = _select_models(unit, generated)
+            self._write_sources(source_dir / "src", generated_dir, module_name, unit, models)
+            configure_log, configured, pch_header = configuring.result()
+        log.extend(configure_log)
         if configured.returncode != 0:
             errors = _first_compiler_errors(configured.stdout + configured.stderr)
             raise self._fail(unit, key, f"CMake could not configure the module build:\n{errors}", log, sites_of)
+        with_pch = " (precompiled NEST headers)" if pch_header else ""
+        progress.stage(unit.label, f"compiling {len(sources)} files{with_pch}")
+        build_dir = work / "build"
         compiled = _run_logged([self.toolchain.cmake, "--build", str(build_dir), "-j", str(compile_jobs)],
                                log, work)
         if compiled.returncode != 0:

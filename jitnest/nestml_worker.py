@@ -21,6 +21,17 @@ Process contract
 * The caller should set ``PYTHONHASHSEED=0``: NESTML's declaration order in generated code follows
   Python's string hashing.
 
+Fork server (``python nestml_worker.py --serve SOCKET``)
+--------------------------------------------------------
+Importing NESTML, sympy and ODE-toolbox costs about a second per process. In serve mode the worker
+imports them once, listens on the Unix socket ``SOCKET``, prints ``ready`` on stdout and then answers
+every connection in a child made by ``fork()``: each request still starts from a state on which
+NESTML never ran (the server itself only imports), exactly like a fresh process, but without the
+imports. A connection sends ``{"request": REQUEST, "log_file": abs path}`` and closes its sending
+side; the child sends the response back and exits; everything it prints goes to ``log_file``. A
+child that dies without answering closes the connection unanswered. The server exits when its
+stdin reaches end of file (its parent has gone).
+
 Requests
 --------
 ``{"op": "parse", "files": [abs paths], "synapse_models": [names] (optional)}``
@@ -30,7 +41,7 @@ Requests
 ``{"op": "generate", "files": [...], "target_dir": abs dir (empty or absent), "module_name": "...module",
 "neuron_synapse_pairs": [...], "weight_variable": {...}, "delay_variable": {...},
 "nest_version": "v3.10.0" (optional), "synapse_models": [...] (optional),
-"codegen_opts": {...} (optional, extra NESTML NEST-target options)}``
+"codegen_opts": {...} (optional, extra NESTML NEST-target options), "paired_only": bool (optional)}``
     Generate NEST C++ code with ``suffix="_nestml"``; no build. See :func:`op_generate`.
 
 Errors (any op)
@@ -46,6 +57,8 @@ import json
 import math
 import os
 import re
+import signal
+import socket
 import sys
 import time
 import traceback
@@ -77,19 +90,106 @@ class Unevaluable(Exception):
 
 def main() -> int:
     """Read one request from stdin, write one response to stdout, return the exit code."""
+    if sys.argv[1:2] == ["--serve"] and len(sys.argv) == 3:
+        return serve(sys.argv[2])
     response_fd = _divert_stdout_to_stderr()
     try:
-        try:
-            request = json.loads(sys.stdin.read())
-        except json.JSONDecodeError as exc:
-            raise RequestError(f"request is not JSON: {exc}") from exc
-        response = handle_request(request)
-    except RequestError as exc:
-        response = _error_response([_error(None, None, None, None, f"bad request: {exc}", "BAD_REQUEST")])
+        request = json.loads(sys.stdin.read())
+    except json.JSONDecodeError as exc:
+        response = _error_response([_error(None, None, None, None, f"bad request: request is not JSON: {exc}",
+                                           "BAD_REQUEST")])
+    else:
+        response = _respond(request)
     with os.fdopen(response_fd, "w", encoding="utf-8") as out:
         json.dump(response, out, allow_nan=True)
         out.write("\n")
     return 0
+
+
+def _respond(request: Any) -> dict[str, Any]:
+    """The response to one decoded request; malformed requests become error responses."""
+    try:
+        return handle_request(request)
+    except RequestError as exc:
+        return _error_response([_error(None, None, None, None, f"bad request: {exc}", "BAD_REQUEST")])
+
+
+# Imported by the fork server before it forks: what every request needs. NESTML's code generator,
+# transformers and templates engine are imported lazily by NESTML itself, so they are named here.
+_PRELOAD = (
+    "pynestml.frontend.pynestml_frontend",
+    "pynestml.cocos.co_cos_manager",
+    "pynestml.utils.model_parser",
+    "pynestml.codegeneration.nest_code_generator",
+    "pynestml.transformers.synapse_post_neuron_transformer",
+    "pynestml.transformers.ode_toolbox_transformer",
+    "odetoolbox",
+    "sympy",
+    "jinja2",
+)
+
+
+def serve(socket_path: str) -> int:
+    """Fork server: import NESTML once, answer each connection on ``socket_path`` in a forked child.
+
+    The server process never runs NESTML itself (only imports it), so every child starts from the
+    state a fresh worker process would have. Children are not waited for (SIGCHLD is ignored, so
+    the kernel reaps them); the server exits when stdin reaches end of file.
+    """
+    import importlib
+    import selectors
+
+    for name in _PRELOAD:
+        importlib.import_module(name)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the parent; stdin EOF ends us
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(socket_path)
+    listener.listen(16)
+    sys.stdout.write("ready\n")
+    sys.stdout.flush()
+    selector = selectors.DefaultSelector()
+    selector.register(listener, selectors.EVENT_READ)
+    selector.register(sys.stdin, selectors.EVENT_READ)
+    while True:
+        for key, _ in selector.select():
+            if key.fileobj is sys.stdin:
+                if not os.read(sys.stdin.fileno(), 4096):
+                    listener.close()
+                    return 0
+                continue
+            connection, _ = listener.accept()
+            if os.fork() == 0:
+                listener.close()
+                selector.close()
+                _serve_connection(connection)  # never returns
+            connection.close()
+
+
+def _serve_connection(connection: socket.socket) -> None:
+    """In a forked child: answer the one request on ``connection``, then exit the process."""
+    status = 1
+    try:
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # NESTML's own subprocesses must be waitable
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        os.close(0)
+        chunks = []
+        while chunk := connection.recv(1 << 16):
+            chunks.append(chunk)
+        envelope = json.loads(b"".join(chunks))
+        log_fd = os.open(envelope["log_file"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.dup2(log_fd, 1)
+        os.dup2(log_fd, 2)
+        os.close(log_fd)
+        response = _respond(envelope["request"])
+        connection.sendall(json.dumps(response, allow_nan=True).encode() + b"\n")
+        status = 0
+    except BaseException:  # noqa: BLE001 -- report anything on the log, never return to the server loop
+        traceback.print_exc()
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(status)
 
 
 def _divert_stdout_to_stderr() -> int:
@@ -1286,9 +1386,9 @@ def op_generate(request: dict[str, Any]) -> dict[str, Any]:
     ``{"name", "kind", "source_model", "paired", "header", "source", "register_call",
     "recordables"}``; ``register_call`` is the statement of NESTML's module template (from the
     generated ``<module_name>.cpp``) that registers the model. NESTML also emits the unpaired
-    neuron of every pair: it is listed with ``"paired": false``. The timestamp that NESTML writes
-    into every file is removed, so the output depends only on the inputs (given
-    ``PYTHONHASHSEED=0``).
+    neuron of every pair (unless ``paired_only``): it is listed with ``"paired": false``. The
+    timestamp that NESTML writes into every file is removed, so the output depends only on the
+    inputs (given ``PYTHONHASHSEED=0``).
     """
     started = time.perf_counter()
     files = _input_files(request)
@@ -1312,7 +1412,7 @@ def op_generate(request: dict[str, Any]) -> dict[str, Any]:
     FrontendConfiguration.set_codegen_opts(codegen_opts)
     first = Logger.curr_message or 0
     try:
-        _run_code_generation([m for _, m in models], codegen_opts)
+        _run_code_generation([m for _, m in models], codegen_opts, paired_only=_flag(request, "paired_only"))
         crash: BaseException | None = None
     except (Exception, SystemExit) as exc:  # noqa: BLE001 -- report NESTML failures as errors
         crash = exc
@@ -1424,15 +1524,27 @@ def _normalise_pairs(pairs: list[dict[str, Any]], models: dict[str, Any]) -> lis
     return normalised
 
 
-def _run_code_generation(models: list[Any], codegen_opts: dict[str, Any]) -> None:
+def _flag(request: dict[str, Any], key: str) -> bool:
+    value = request.get(key, False)
+    if not isinstance(value, bool):
+        raise RequestError(f"{key!r} must be true or false")
+    return value
+
+
+def _run_code_generation(models: list[Any], codegen_opts: dict[str, Any], paired_only: bool = False) -> None:
     """NESTML's ``process()`` after validation, minus its builder and its report directory.
 
     ``process()`` builds the code generator without options (so it always starts the NEST version
     detection process), runs the NEST builder (which fails on the wheel's bogus ``nest-config``),
     orders models through a ``set`` and writes its log next to, not into, the target directory.
+
+    With ``paired_only``, a neuron that is paired with synapses is generated only in its paired
+    form: NESTML would also analyse and generate the neuron alone (its "twin"), which a caller
+    that needs only the pair pays for in ODE analysis, rendering and compiling.
     """
     from pynestml.exceptions.code_generator_options_exception import CodeGeneratorOptionsException
     from pynestml.frontend import pynestml_frontend as frontend
+    from pynestml.transformers.synapse_post_neuron_transformer import SynapsePostNeuronTransformer
 
     transformers, unused_by_transformers = frontend.transformers_from_target_name("NEST", options=codegen_opts)
     code_generator = frontend.code_generator_from_target_name("NEST", options=codegen_opts)
@@ -1443,7 +1555,14 @@ def _run_code_generation(models: list[Any], codegen_opts: dict[str, Any]) -> Non
     limit = sys.getrecursionlimit()
     sys.setrecursionlimit(max(limit, 10000))  # as NESTML's command line does: deep generated expressions
     try:
-        transformed, metadata = frontend.transform_models(transformers, models)
+        # frontend.transform_models(), with the twins dropped right after pairing (before ODE analysis)
+        metadata: dict[str, dict[str, Any]] = {}
+        transformed: list[Any] = list(models)
+        for transformer in transformers:
+            transformed = list(transformer.transform(transformed, metadata))
+            if paired_only and isinstance(transformer, SynapsePostNeuronTransformer):
+                paired = {pair["neuron"] + SUFFIX for pair in codegen_opts["neuron_synapse_pairs"]}
+                transformed = [m for m in transformed if m.get_name() not in paired]
         frontend.generate_code(code_generator, list(transformed), metadata)
     finally:
         sys.setrecursionlimit(limit)

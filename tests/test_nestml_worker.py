@@ -187,3 +187,60 @@ def test_generate_files(generated: dict[str, Any]) -> None:
     for name in generated["files"]:
         text = (target / name).read_text()
         assert not re.search(r"at time: \d", text), name  # timestamps are neutralised
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory):
+    """The worker in serve mode (as jitnest's adapter runs it), on a socket in a temporary directory."""
+    socket_path = tmp_path_factory.mktemp("server") / "socket"
+    process = subprocess.Popen([sys.executable, str(WORKER), "--serve", str(socket_path)], stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, env=dict(os.environ, PYTHONHASHSEED="0"))
+    assert process.stdout.readline().strip() == b"ready"
+    yield socket_path
+    process.stdin.close()  # end of stdin: the server exits
+    assert process.wait(timeout=30) == 0
+
+
+def ask_server(socket_path: Path, request: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    """Send one request to the fork server; its response and what the answering child printed."""
+    import socket
+
+    log_file = socket_path.parent / "request.log"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
+        connection.connect(str(socket_path))
+        connection.sendall(json.dumps({"request": request, "log_file": str(log_file)}).encode())
+        connection.shutdown(socket.SHUT_WR)
+        answer = b"".join(iter(lambda: connection.recv(1 << 16), b""))
+    return json.loads(answer), log_file.read_text()
+
+
+def test_server_paired_only_generates_the_same_pair(server: Path, generated: dict[str, Any], tmp_path: Path) -> None:
+    """A forked child of the server, asked for the pair only, writes the pair's files byte for byte
+    as a fresh worker process does, and leaves out the neuron alone."""
+    request = {
+        "op": "generate", "files": [str(IAF_PSC_EXP), str(STDP)], "target_dir": str(tmp_path / "code"),
+        "module_name": "jn_test0123module",
+        "neuron_synapse_pairs": [{"neuron": "iaf_psc_exp_neuron",
+                                  "synapses": {"stdp_synapse": {"post_ports": ["post_spikes"]}}}],
+        "weight_variable": {"stdp_synapse": "w"}, "delay_variable": {}, "nest_version": "v3.10.0",
+        "paired_only": True,
+    }
+    response, _ = ask_server(server, request)
+    assert response["ok"], response
+    names = {m["name"] for m in response["models"]}
+    assert names == {"iaf_psc_exp_neuron_nestml__with_stdp_synapse_nestml",
+                     "stdp_synapse_nestml__with_iaf_psc_exp_neuron_nestml"}
+    fresh, forked = Path(generated["target_dir"]), Path(response["target_dir"])
+    for model in response["models"]:
+        for name in filter(None, (model["header"], model["source"])):
+            assert (forked / name).read_bytes() == (fresh / name).read_bytes(), name
+    assert "iaf_psc_exp_neuron_nestml.cpp" not in response["files"]
+
+
+def test_server_answers_errors_and_keeps_serving(server: Path, tmp_path: Path) -> None:
+    broken = tmp_path / "broken_neuron.nestml"
+    broken.write_text("model broken_neuron:\n    state\n        V_m mV = -70 mV\n")
+    response, log = ask_server(server, {"op": "parse", "files": [str(broken)]})
+    assert not response["ok"] and response["errors"][0]["file"] == str(broken)
+    response, _ = ask_server(server, {"op": "parse", "files": [str(IAF_PSC_EXP)]})
+    assert response["ok"] and response["models"][0]["name"] == "iaf_psc_exp_neuron"

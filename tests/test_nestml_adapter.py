@@ -1,0 +1,52 @@
+"""jitnest's door to NESTML: the fork server it starts, and what happens when that server is gone.
+
+Real NESTML throughout; each test runs in a process of its own so that it starts its own server.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from conftest import last_json, run_python
+
+IAF_PSC_EXP = Path(sys.prefix) / "models" / "neurons" / "iaf_psc_exp_neuron.nestml"
+
+
+def test_requests_survive_a_killed_server() -> None:
+    """A server that dies (OOM killer, a stray kill) costs speed, never an answer."""
+    completed = run_python(f"""
+import json, os, signal
+from jitnest import nestml_adapter as adapter
+first = adapter.parse([{str(IAF_PSC_EXP)!r}])
+server = adapter._server
+os.kill(server._process.pid, signal.SIGKILL)
+server._process.wait()
+second = adapter.parse([{str(IAF_PSC_EXP)!r}])
+print(json.dumps({{"first": first.ok, "second": second.ok, "server_pid": server._process.pid,
+                   "new_server": adapter._server is not server}}))
+""")
+    result = last_json(completed)
+    assert result["first"] and result["second"], completed.stderr[-3000:]
+    assert result["new_server"]
+
+
+def test_forked_process_does_not_stop_the_parents_server() -> None:
+    """Parameter sweeps fork after jitnest started its server; a child's exit must leave it alone."""
+    completed = run_python(f"""
+import json, os
+from jitnest import nestml_adapter as adapter
+model = {str(IAF_PSC_EXP)!r}
+assert adapter.parse([model]).ok
+server = adapter._server
+pid = os.fork()
+if pid == 0:
+    ok = adapter.parse([model]).ok  # the child gets a server of its own
+    os._exit(0 if ok and adapter._server is not server else 1)
+_, status = os.waitpid(pid, 0)
+print(json.dumps({{"child_status": status, "parent_ok": adapter.parse([model]).ok,
+                   "same_server": adapter._server is server, "alive": server.usable()}}))
+""")
+    result = last_json(completed)
+    expected = {"child_status": 0, "parent_ok": True, "same_server": True, "alive": True}
+    assert result == expected, completed.stderr[-3000:]
