@@ -31,6 +31,7 @@ from .errors import ModelProblem
 
 WORKER = Path(__file__).resolve().parent / "nestml_worker.py"
 _SERVER_START_SECONDS = 120.0
+_SERVER_IDLE_SECONDS = 120.0  # then the server exits; the next request starts another one
 
 
 @dataclass
@@ -92,7 +93,8 @@ class _ForkServer:
         stderr_path = self._directory / "server.log"
         with open(stderr_path, "wb") as stderr:
             self._process = subprocess.Popen(
-                [sys.executable, str(WORKER), "--serve", self._socket_path], stdin=subprocess.PIPE,
+                [sys.executable, str(WORKER), "--serve", self._socket_path, "--idle", str(_SERVER_IDLE_SECONDS)],
+                stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE, stderr=stderr, env=_worker_environment())
         atexit.register(self.close)
         ready, _, _ = select.select([self._process.stdout], [], [], _SERVER_START_SECONDS)
@@ -113,15 +115,29 @@ class _ForkServer:
             except OSError as error:
                 raise _ServerUnavailable(f"NESTML fork server unreachable: {error}") from None
             chunks = []
-            while chunk := connection.recv(1 << 16):
-                chunks.append(chunk)
+            try:
+                while chunk := connection.recv(1 << 16):
+                    chunks.append(chunk)
+            except ConnectionResetError:
+                chunks = []
         log = log_path.read_text(errors="replace") if log_path.exists() else ""
         log_path.unlink(missing_ok=True)
         try:
             answer = json.loads(b"".join(chunks))
         except ValueError:
+            if not log and self._exited_meanwhile():
+                raise _ServerUnavailable("NESTML fork server exited (idle) before forking") from None
             raise WorkerCrash("NESTML worker exited without an answer", log) from None
         return WorkerResult(answer, log)
+
+    def _exited_meanwhile(self) -> bool:
+        """Whether the server is gone: a connection made while it was closing for idleness is
+        dropped unanswered (no child was forked for it, so nothing was logged)."""
+        try:
+            self._process.wait(timeout=1)
+        except subprocess.TimeoutExpired:
+            return False
+        return True
 
     def usable(self) -> bool:
         return self.owner == os.getpid() and self._process.poll() is None
@@ -149,6 +165,8 @@ def _fork_server() -> _ForkServer | None:
     with _server_lock:
         if _server is not None and _server.usable():
             return _server
+        if _server is not None:
+            _server.close()  # exited (idle, killed): remove its directory
         if _server_failed or os.environ.get("JITNEST_NESTML_SERVER", "1") == "0" or not hasattr(os, "fork"):
             return None
         try:

@@ -21,8 +21,8 @@ Process contract
 * The caller should set ``PYTHONHASHSEED=0``: NESTML's declaration order in generated code follows
   Python's string hashing.
 
-Fork server (``python nestml_worker.py --serve SOCKET``)
---------------------------------------------------------
+Fork server (``python nestml_worker.py --serve SOCKET [--idle SECONDS]``)
+-------------------------------------------------------------------------
 Importing NESTML, sympy and ODE-toolbox costs about a second per process. In serve mode the worker
 imports them once, listens on the Unix socket ``SOCKET``, prints ``ready`` on stdout and then answers
 every connection in a child made by ``fork()``: each request still starts from a state on which
@@ -30,7 +30,8 @@ NESTML never ran (the server itself only imports), exactly like a fresh process,
 imports. A connection sends ``{"request": REQUEST, "log_file": abs path}`` and closes its sending
 side; the child sends the response back and exits; everything it prints goes to ``log_file``. A
 child that dies without answering closes the connection unanswered. The server exits when its
-stdin reaches end of file (its parent has gone).
+stdin reaches end of file (its parent has gone) or after ``--idle SECONDS`` without a request
+(it holds ~115 MB; the parent starts a new one when it needs one again).
 
 Requests
 --------
@@ -90,8 +91,9 @@ class Unevaluable(Exception):
 
 def main() -> int:
     """Read one request from stdin, write one response to stdout, return the exit code."""
-    if sys.argv[1:2] == ["--serve"] and len(sys.argv) == 3:
-        return serve(sys.argv[2])
+    if sys.argv[1:2] == ["--serve"]:
+        idle = float(sys.argv[4]) if sys.argv[3:4] == ["--idle"] else None
+        return serve(sys.argv[2], idle)
     response_fd = _divert_stdout_to_stderr()
     try:
         request = json.loads(sys.stdin.read())
@@ -129,12 +131,13 @@ _PRELOAD = (
 )
 
 
-def serve(socket_path: str) -> int:
+def serve(socket_path: str, idle_seconds: float | None = None) -> int:
     """Fork server: import NESTML once, answer each connection on ``socket_path`` in a forked child.
 
     The server process never runs NESTML itself (only imports it), so every child starts from the
     state a fresh worker process would have. Children are not waited for (SIGCHLD is ignored, so
-    the kernel reaps them); the server exits when stdin reaches end of file.
+    the kernel reaps them); the server exits when stdin reaches end of file or after
+    ``idle_seconds`` without a connection.
     """
     import importlib
     import selectors
@@ -152,7 +155,11 @@ def serve(socket_path: str) -> int:
     selector.register(listener, selectors.EVENT_READ)
     selector.register(sys.stdin, selectors.EVENT_READ)
     while True:
-        for key, _ in selector.select():
+        events = selector.select(idle_seconds)
+        if not events:  # idle: free the memory; the parent starts another server when needed
+            listener.close()
+            return 0
+        for key, _ in events:
             if key.fileobj is sys.stdin:
                 if not os.read(sys.stdin.fileno(), 4096):
                     listener.close()

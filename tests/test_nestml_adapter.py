@@ -50,3 +50,20 @@ print(json.dumps({{"child_status": status, "parent_ok": adapter.parse([model]).o
     result = last_json(completed)
     expected = {"child_status": 0, "parent_ok": True, "same_server": True, "alive": True}
     assert result == expected, completed.stderr[-3000:]
+
+
+def test_idle_server_exits_and_is_replaced() -> None:
+    """An idle server frees its memory; the next request starts a new one and gets its answer."""
+    completed = run_python(f"""
+import json, time
+from jitnest import nestml_adapter as adapter
+adapter._SERVER_IDLE_SECONDS = 1.0
+assert adapter.parse([{str(IAF_PSC_EXP)!r}]).ok
+first = adapter._server
+time.sleep(3)
+exited = first._process.poll() is not None
+ok = adapter.parse([{str(IAF_PSC_EXP)!r}]).ok
+print(json.dumps({{"exited": exited, "ok": ok, "replaced": adapter._server is not first,
+                   "old_directory_removed": not first._directory.exists()}}))
+""")
+    assert last_json(completed) == {"exited": True, "ok": True, "replaced": True, "old_directory_removed": True}
