@@ -45,10 +45,40 @@ class StaleProxyError(RuntimeError):
     """The proxy belongs to a network discarded by ResetKernel."""
 
 
-class NodeCollectionProxy(wrapt.ObjectProxy):
+class _CollectionProxy(wrapt.ObjectProxy):
+    """What both proxies share: the ``_self_*`` state convention, text formatting, no hashing and
+    no pickling (like NEST's collections), and attribute writes that mean ``set()``."""
+
+    __hash__ = None  # like NEST's collections, which define __eq__ and no __hash__
+    _PICKLE_REFUSAL = "cannot be pickled"
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self), spec)
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        raise TypeError(self._PICKLE_REFUSAL)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name.startswith("_self_") or name == "__wrapped__":
+            super().__setattr__(name, value)
+        else:
+            self.set({name: value})
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_self_") or _is_dunder(name):
+            raise AttributeError(name)  # wrapt probes some dunders; they must never build
+        return self._self_attribute(name)
+
+    def _self_attribute(self, name: str) -> Any:
+        """A non-dunder attribute: NEST's own member, or a model parameter read through ``get``."""
+        raise NotImplementedError
+
+
+class NodeCollectionProxy(_CollectionProxy):
     """A NodeCollection that may not exist in the kernel yet (see module docstring)."""
 
-    __hash__ = None  # like NodeCollection, which defines __eq__ and no __hash__
+    _PICKLE_REFUSAL = ("a NodeCollection cannot be pickled (it refers to nodes of one running kernel); "
+                       "pickle its tolist() instead")
 
     def __init__(self, session: Session, ids: NodeIds, recipe: Callable[[int], Any],
                  real: Any = None) -> None:
@@ -176,13 +206,6 @@ class NodeCollectionProxy(wrapt.ObjectProxy):
 
     __str__ = __repr__
 
-    def __format__(self, spec: str) -> str:
-        return format(str(self), spec)
-
-    def __reduce_ex__(self, protocol: Any) -> Any:
-        raise TypeError("a NodeCollection cannot be pickled (it refers to nodes of one running kernel); "
-                        "pickle its tolist() instead")
-
     def __copy__(self) -> NodeCollectionProxy:
         return self
 
@@ -197,9 +220,7 @@ class NodeCollectionProxy(wrapt.ObjectProxy):
     def set(self, params: Any = None, **kwargs: Any) -> None:
         self._self_session.set_node_status(self, params, kwargs)
 
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("_self_") or _is_dunder(name):
-            raise AttributeError(name)  # wrapt probes some dunders; they must never build
+    def _self_attribute(self, name: str) -> Any:
         if name.startswith("__array_") or name == "_ipython_canary_method_should_not_exist_":
             return getattr(NodeCollection, name) if hasattr(NodeCollection, name) else _raise_attr(name)
         if name.startswith("_") or name == "spatial" or hasattr(NodeCollection, name):
@@ -207,12 +228,6 @@ class NodeCollectionProxy(wrapt.ObjectProxy):
         if not self:
             raise AttributeError("Cannot get attribute of empty NodeCollection")
         return self.get(name)
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if name.startswith("_self_") or name == "__wrapped__":
-            super().__setattr__(name, value)
-        else:
-            self.set({name: value})
 
     def __dir__(self) -> list[str]:
         return dir(NodeCollection)
@@ -244,10 +259,10 @@ def ids_of(collection: Any) -> NodeIds:
     raise TypeError(f"expected a NodeCollection, got {type(collection).__name__}")
 
 
-class SynapseCollectionProxy(wrapt.ObjectProxy):
+class SynapseCollectionProxy(_CollectionProxy):
     """A SynapseCollection that survives transparent rebuilds and speaks the user's model names."""
 
-    __hash__ = None
+    _PICKLE_REFUSAL = "a SynapseCollection cannot be pickled"
 
     def __init__(self, session: Session, recipe: Callable[[], Any], real: Any) -> None:
         super().__init__(real)
@@ -299,29 +314,15 @@ class SynapseCollectionProxy(wrapt.ObjectProxy):
 
     __repr__ = __str__
 
-    def __format__(self, spec: str) -> str:
-        return format(str(self), spec)
-
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("_self_") or _is_dunder(name):
-            raise AttributeError(name)
+    def _self_attribute(self, name: str) -> Any:
         if name.startswith("_") or name == "distance" or hasattr(SynapseCollection, name):
             return getattr(self._self_real(), name)  # NEST computes distance itself, not via get()
         return self.get(name)
 
-    def __setattr__(self, name: str, value: Any) -> None:
-        if name.startswith("_self_") or name == "__wrapped__":
-            super().__setattr__(name, value)
-        else:
-            self.set({name: value})
-
-    def __reduce_ex__(self, protocol: Any) -> Any:
-        raise TypeError("a SynapseCollection cannot be pickled")
-
 
 def unwrap(value: Any, generation: int) -> Any:
     """``value`` with every proxy (also inside lists, tuples and dicts) replaced by its real object."""
-    if isinstance(value, (NodeCollectionProxy, SynapseCollectionProxy)):
+    if isinstance(value, _CollectionProxy):
         return value._self_resolve(generation)
     if isinstance(value, dict):
         return {k: unwrap(v, generation) for k, v in value.items()}
