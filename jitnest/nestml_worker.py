@@ -2,7 +2,8 @@
 
 This is the only module of jitnest that imports ``pynestml``. NESTML keeps global state
 (``FrontendConfiguration``, ``Logger``, symbol tables, predefined units), so every request runs in a
-fresh process::
+process on which NESTML never ran before: a fresh one, or a child forked from the fork server
+below::
 
     python -m jitnest.nestml_worker  < request.json  > response.json
     python /path/to/jitnest/nestml_worker.py  < request.json  > response.json
@@ -117,7 +118,7 @@ def _respond(request: Any) -> dict[str, Any]:
 
 
 # Imported by the fork server before it forks: what every request needs. NESTML's code generator,
-# transformers and templates engine are imported lazily by NESTML itself, so they are named here.
+# transformers and template engine are imported lazily by NESTML itself, so they are named here.
 _PRELOAD = (
     "pynestml.frontend.pynestml_frontend",
     "pynestml.cocos.co_cos_manager",
@@ -1406,6 +1407,7 @@ def op_generate(request: dict[str, Any]) -> dict[str, Any]:
     nest_version = request.get("nest_version") or installed_nest_version()
     if not isinstance(nest_version, str):
         raise RequestError("'nest_version' must be a string such as 'v3.10.0'")
+    paired_only = _flag(request, "paired_only")
 
     from pynestml.frontend.frontend_configuration import FrontendConfiguration
     from pynestml.utils.logger import Logger
@@ -1419,7 +1421,7 @@ def op_generate(request: dict[str, Any]) -> dict[str, Any]:
     FrontendConfiguration.set_codegen_opts(codegen_opts)
     first = Logger.curr_message or 0
     try:
-        _run_code_generation([m for _, m in models], codegen_opts, paired_only=_flag(request, "paired_only"))
+        _run_code_generation([m for _, m in models], codegen_opts, paired_only=paired_only)
         crash: BaseException | None = None
     except (Exception, SystemExit) as exc:  # noqa: BLE001 -- report NESTML failures as errors
         crash = exc
