@@ -286,15 +286,24 @@ def GetConnections(source: Any = None, target: Any = None, synapse_model: str | 
         models: list[str | None] = [None]
         if ref is not None:
             models = SESSION.names.model_variants(synapse_model) if ref.is_nestml else [synapse_model]
-        if len(models) > 1:
-            raise NotImplementedError(
-                f"'{synapse_model}' is generated once per postsynaptic NESTML model ({', '.join(models)}); "
-                "NEST cannot join their SynapseCollections. Pass target= to select one.")
         if not models:
             return REAL.GetConnections(SESSION.real(source), SESSION.real(target), "static_synapse", -1)[0:0]
-        return REAL.GetConnections(SESSION.real(source), SESSION.real(target), models[0], synapse_label)
+        found = [REAL.GetConnections(SESSION.real(source), SESSION.real(target), model, synapse_label)
+                 for model in models]
+        return found[0] if len(found) == 1 else _joined(found)
 
     return SynapseCollectionProxy(SESSION, query, query())
+
+
+def _joined(collections: list[Any]) -> Any:
+    """One SynapseCollection holding the connections of ``collections``, in their order.
+
+    A plastic NESTML synapse onto two NESTML neuron models is two NEST models (one per pair), so
+    ``GetConnections(synapse_model=...)`` asks NEST once per model. A SynapseCollection is a list
+    of NEST's connection handles, and its constructor takes such a list.
+    """
+    handles = [handle for collection in collections for handle in (collection._datum or [])]
+    return REAL.SynapseCollection(handles or None)
 
 
 def _simulating(function: Callable) -> Callable:
