@@ -25,7 +25,7 @@ import os
 import sys
 from typing import Any
 
-from . import facade
+from . import facade, prebuild
 from ._version import __version__ as jitnest_version  # noqa: F401 (public)
 from .provenance import provenance, write_provenance  # noqa: F401 (public)
 from .pynest import REAL
@@ -35,6 +35,8 @@ for _name, _value in facade.public_api().items():
     globals()[_name] = _value
 
 __version__ = REAL.__version__
+
+prebuild.enable_in_ipython()  # notebooks: build between cells (see jitnest/prebuild.py)
 
 
 def add_model_path(folder: str | os.PathLike) -> None:

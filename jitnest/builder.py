@@ -216,7 +216,7 @@ class UnitBuilder:
             return self._build_into(work, unit, key, compile_jobs, report, sites_of or {}, pch)
 
         entry, built_here = self.cache.get_or_build(
-            key, build, on_wait=lambda: report.stage(unit.label, "waiting for another process building it"))
+            key, build, on_wait=lambda: report.stage(unit.label, "waiting for the build of it already under way"))
         report.finished(unit.label, time.monotonic() - started, cached=not built_here)
         return BuiltUnit(unit, entry, built_here)
 

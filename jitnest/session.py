@@ -44,6 +44,7 @@ class Session:
         self._cache: ModuleCache | None = None
         self._builder: UnitBuilder | None = None
         self.last_build: dict = {}
+        self.built_in_background: set[str] = set()  # module keys this process built between cells
         self._start_epoch()
 
     def _start_epoch(self) -> None:
@@ -153,7 +154,8 @@ class Session:
             REAL.Install(str(built_unit.module_path))
         self.names.set_built(plan, built)
         self.generation += 1
-        self.last_build = {unit.label: {"module": str(b.module_path), "built_here": b.built_here}
+        self.last_build = {unit.label: {"module": str(b.module_path),
+                                        "built_here": b.built_here or b.entry.key in self.built_in_background}
                            for unit, b in built.items()}
         for position, entry in enumerate(list(self.journal)):
             try:
