@@ -31,7 +31,7 @@ from .errors import ModelProblem
 
 WORKER = Path(__file__).resolve().parent / "nestml_worker.py"
 _SERVER_START_SECONDS = 120.0
-_SERVER_IDLE_SECONDS = 120.0  # then the server exits; the next request starts another one
+_SERVER_IDLE_SECONDS = 60.0  # then the server exits; the next request starts another one
 
 
 @dataclass
@@ -175,6 +175,19 @@ def _fork_server() -> _ForkServer | None:
             _server_failed = True
             return None
         return _server
+
+
+def stop_server() -> None:
+    """Stop this process's NESTML fork server now; the next request starts another one.
+
+    jitnest calls this once the network is built: NESTML is rarely needed after that, and on a
+    cold cache every MPI rank would otherwise keep a server (~115 MB each) until it idles out.
+    """
+    global _server
+    with _server_lock:
+        if _server is not None:
+            _server.close()
+            _server = None
 
 
 def _run(request: dict) -> WorkerResult:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import toolchain
+from . import nestml_adapter, toolchain
 from .builder import UnitBuilder
 from .cache import ModuleCache
 from .call_site import CallSite, capture
@@ -167,6 +167,7 @@ class Session:
                 del self.journal[position]
                 raise clone_error(error, entry.site) from error
         self.pending = False
+        nestml_adapter.stop_server()
 
     # --- parameters ---------------------------------------------------------------------
 

@@ -6,6 +6,7 @@ Real NESTML throughout; each test runs in a process of its own so that it starts
 from __future__ import annotations
 
 import sys
+import uuid
 from pathlib import Path
 
 from conftest import last_json, run_python
@@ -67,3 +68,24 @@ print(json.dumps({{"exited": exited, "ok": ok, "replaced": adapter._server is no
                    "old_directory_removed": not first._directory.exists()}}))
 """)
     assert last_json(completed) == {"exited": True, "ok": True, "replaced": True, "old_directory_removed": True}
+
+
+def test_server_stops_once_the_network_is_built() -> None:
+    """After the build NESTML is rarely needed; on a cold cache every MPI rank would otherwise hold
+    a server until it idles out."""
+    tiny = (Path(__file__).resolve().parent / "models" / "tiny_neuron.nestml").read_text()
+    # a source never seen before: its parse is not cached, so the server must start
+    source = tiny.replace("tiny_neuron", "server_stop_neuron") + f"# {uuid.uuid4()}\n"
+    completed = run_python(f"""
+import json
+import jitnest as nest
+from jitnest import nestml_adapter as adapter
+nest.add_model_source({source!r})
+nest.Create("server_stop_neuron", 2)
+server = adapter._server
+started = server is not None and server.usable()
+nest.Simulate(1.0)
+print(json.dumps({{"started": started, "stopped": adapter._server is None,
+                   "exited": server._process.poll() is not None}}))
+""")
+    assert last_json(completed) == {"started": True, "stopped": True, "exited": True}
