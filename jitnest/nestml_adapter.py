@@ -142,15 +142,18 @@ class _ForkServer:
     def usable(self) -> bool:
         return self.owner == os.getpid() and self._process.poll() is None
 
-    def close(self) -> None:
+    def close(self, wait: bool = True) -> None:
+        """Tell the server to exit; with ``wait``, also reap it (its interpreter shutdown takes
+        ~0.4 s, so a build does not wait: the exit handler registered at start reaps it)."""
         if self.owner != os.getpid():
             return
         if self._process.poll() is None:
             self._process.stdin.close()  # the server's signal to exit
-            try:
-                self._process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
+            if wait:
+                try:
+                    self._process.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    self._process.kill()
         shutil.rmtree(self._directory, ignore_errors=True)
 
 
@@ -166,7 +169,7 @@ def _fork_server() -> _ForkServer | None:
         if _server is not None and _server.usable():
             return _server
         if _server is not None:
-            _server.close()  # exited (idle, killed): remove its directory
+            _server.close(wait=False)  # exited (idle, killed): remove its directory
         if _server_failed or os.environ.get("JITNEST_NESTML_SERVER", "1") == "0" or not hasattr(os, "fork"):
             return None
         try:
@@ -186,7 +189,7 @@ def stop_server() -> None:
     global _server
     with _server_lock:
         if _server is not None:
-            _server.close()
+            _server.close(wait=False)
             _server = None
 
 

@@ -85,7 +85,8 @@ nest.Create("server_stop_neuron", 2)
 server = adapter._server
 started = server is not None and server.usable()
 nest.Simulate(1.0)
-print(json.dumps({{"started": started, "stopped": adapter._server is None,
-                   "exited": server._process.poll() is not None}}))
+stopped = adapter._server is None
+server._process.wait(timeout=30)  # told to exit, not waited for by the build
+print(json.dumps({{"started": started, "stopped": stopped, "exited": server._process.returncode == 0}}))
 """)
     assert last_json(completed) == {"started": True, "stopped": True, "exited": True}
