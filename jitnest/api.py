@@ -21,11 +21,12 @@ import numpy
 
 from .call_site import capture
 from .errors import ConnectionModelError, ModelProblem, NestmlModelError
-from .journal import ConnectEntry, CopyModelEntry, CreateEntry, Entry, SetDefaultsEntry
+from .journal import ConnectEntry, CopyModelEntry, CreateEntry, Entry, SetDefaultsEntry, connection_rule, joined
+from .naming import synapse_models_of
 from .node_ids import NodeIds
 from .parameters import NeedsKernel, Population
 from .proxies import NodeCollectionProxy, SynapseCollectionProxy, ids_of
-from .pynest import REAL, CollocatedSynapses, NodeCollection, SynapseCollection
+from .pynest import REAL, NodeCollection, SynapseCollection
 from .session import SESSION
 
 
@@ -120,17 +121,10 @@ def _account_for_failed_create(model: str, n: Any, positions: Any, ids: NodeIds,
         SESSION.journal.append(CreateEntry(site, model, n, None, positions, ids))
 
 
-def _synapse_models(syn_spec: Any) -> list[str]:
-    if syn_spec is None:
-        return []
-    if isinstance(syn_spec, str):
-        return [syn_spec]
-    if isinstance(syn_spec, dict):
-        model = syn_spec.get("synapse_model")
-        return [model] if isinstance(model, str) else []
-    if isinstance(syn_spec, CollocatedSynapses):
-        return [m for spec in syn_spec.syn_specs for m in _synapse_models(spec)]
-    return []
+def _split_rule(conn_spec: Any) -> str | None:
+    """The connection rule, for deciding whether a Connect may be done as one Connect per target
+    model; spatial connections (masks over positions) are never split."""
+    return None if isinstance(conn_spec, dict) and "mask" in conn_spec else connection_rule(conn_spec)
 
 
 def Connect(pre: Any, post: Any, conn_spec: Any = None, syn_spec: Any = None,
@@ -139,12 +133,12 @@ def Connect(pre: Any, post: Any, conn_spec: Any = None, syn_spec: Any = None,
     site = capture()
     post_ids = ids_of(post) if isinstance(post, NodeCollection) else NodeIds()
     requirements = None
-    for model in _synapse_models(syn_spec):
+    for model in synapse_models_of(syn_spec):
         ref = SESSION.names.resolve(model, site)
         if ref.is_nestml_synapse:
             _check_weight_variable(ref.info, site)
             SESSION.note_site(ref.root, site)
-            neurons = SESSION.names.post_neuron(ref, post_ids, site)
+            neurons = SESSION.names.post_neuron(ref, post_ids, site, _split_rule(conn_spec))
             requirements = requirements or SESSION.requirements.copy()
             requirements.add_synapse(ref.info, neurons)
     _check_recordables(pre, post_ids, site)
@@ -290,20 +284,10 @@ def GetConnections(source: Any = None, target: Any = None, synapse_model: str | 
             return REAL.GetConnections(SESSION.real(source), SESSION.real(target), "static_synapse", -1)[0:0]
         found = [REAL.GetConnections(SESSION.real(source), SESSION.real(target), model, synapse_label)
                  for model in models]
-        return found[0] if len(found) == 1 else _joined(found)
+        # a plastic NESTML synapse onto two NESTML neuron models is two NEST models (one per pair)
+        return found[0] if len(found) == 1 else joined(found)
 
     return SynapseCollectionProxy(SESSION, query, query())
-
-
-def _joined(collections: list[Any]) -> Any:
-    """One SynapseCollection holding the connections of ``collections``, in their order.
-
-    A plastic NESTML synapse onto two NESTML neuron models is two NEST models (one per pair), so
-    ``GetConnections(synapse_model=...)`` asks NEST once per model. A SynapseCollection is a list
-    of NEST's connection handles, and its constructor takes such a list.
-    """
-    handles = [handle for collection in collections for handle in (collection._datum or [])]
-    return REAL.SynapseCollection(handles or None)
 
 
 def _simulating(function: Callable) -> Callable:

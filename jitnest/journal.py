@@ -29,6 +29,7 @@ class Translation(Protocol):
     def real(self, value: Any) -> Any: ...
     def node_model(self, name: str) -> str: ...
     def syn_spec(self, spec: Any, post: NodeIds) -> Any: ...
+    def target_groups(self, spec: Any, post: NodeIds) -> list[list[int]]: ...
     def model_variants(self, name: str) -> list[str]: ...
     def copy_variants(self, existing: str, new: str) -> list[tuple[str, str]]: ...
 
@@ -93,13 +94,55 @@ class ConnectEntry(Entry):
         self.return_synapsecollection = return_synapsecollection
 
     def execute(self, tr: Translation) -> None:
-        self.result = REAL.Connect(tr.real(self.pre), tr.real(self.post), tr.real(self.conn_spec),
-                                   tr.syn_spec(tr.real(self.syn_spec), self.post_ids),
-                                   return_synapsecollection=self.return_synapsecollection)
+        pre, post = tr.real(self.pre), tr.real(self.post)
+        conn_spec, syn_spec = tr.real(self.conn_spec), tr.real(self.syn_spec)
+        groups = tr.target_groups(self.syn_spec, self.post_ids)
+        if not groups:
+            self.result = REAL.Connect(pre, post, conn_spec, tr.syn_spec(syn_spec, self.post_ids),
+                                       return_synapsecollection=self.return_synapsecollection)
+            return
+        # The synapse is one NEST model per postsynaptic NESTML model: one Connect per target model,
+        # as the manual workflow must write it (the rule allows it, see naming.SPLITTABLE_RULES).
+        one_to_one = connection_rule(conn_spec) == "one_to_one"
+        results = []
+        for positions in groups:
+            results.append(REAL.Connect(pre[positions] if one_to_one else pre, post[positions], conn_spec,
+                                        tr.syn_spec(_rows(syn_spec, positions), self.post_ids[positions]),
+                                        return_synapsecollection=self.return_synapsecollection))
+        self.result = joined(results) if self.return_synapsecollection else None
 
     def describe(self) -> str:
         models = self.syn_spec.get("synapse_model") if isinstance(self.syn_spec, dict) else self.syn_spec
         return f"Connect(..., synapse_model={models!r})" if models else "Connect(...)"
+
+
+def connection_rule(conn_spec: Any) -> str | None:
+    """The rule of a ``Connect`` conn_spec (NEST's default is all_to_all); None if it names none."""
+    if conn_spec is None:
+        return "all_to_all"
+    if isinstance(conn_spec, str):
+        return conn_spec
+    if isinstance(conn_spec, dict):
+        return conn_spec.get("rule", "all_to_all")
+    return None
+
+
+def _rows(syn_spec: Any, positions: list[int]) -> Any:
+    """``syn_spec`` for the targets at ``positions``: per-connection arrays are indexed by target
+    first in NEST (one_to_one: one value per pair; all_to_all and fixed_indegree: one row per target)."""
+    if isinstance(syn_spec, dict):
+        return {key: numpy.asarray(value)[positions] if isinstance(value, (list, tuple, numpy.ndarray)) else value
+                for key, value in syn_spec.items()}
+    if isinstance(syn_spec, REAL.CollocatedSynapses):
+        return REAL.CollocatedSynapses(*[_rows(spec, positions) for spec in syn_spec.syn_specs])
+    return syn_spec
+
+
+def joined(collections: list[Any]) -> Any:
+    """One SynapseCollection holding the connections of ``collections``, in their order (a
+    SynapseCollection is a list of NEST's connection handles, and its constructor takes one)."""
+    handles = [handle for collection in collections for handle in (collection._datum or [])]
+    return REAL.SynapseCollection(handles or None)
 
 
 class CopyModelEntry(Entry):

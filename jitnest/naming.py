@@ -24,6 +24,23 @@ from .node_ids import NodeIds
 from .pynest import REAL, CollocatedSynapses
 
 _NAME_KEYS = frozenset({"model", "synapse_model"})
+# Rules whose connections onto each target depend on that target only: one Connect onto targets of
+# several NESTML models may then be done as one Connect per model (what the manual workflow needs).
+SPLITTABLE_RULES = frozenset({"all_to_all", "one_to_one", "fixed_indegree", "pairwise_bernoulli"})
+
+
+def synapse_models_of(syn_spec: Any) -> list[str]:
+    """The synapse model names a ``syn_spec`` of ``Connect`` mentions."""
+    if isinstance(syn_spec, str):
+        return [syn_spec]
+    if isinstance(syn_spec, dict):
+        model = syn_spec.get("synapse_model")
+        return [model] if isinstance(model, str) else []
+    if isinstance(syn_spec, CollocatedSynapses):
+        return [m for spec in syn_spec.syn_specs for m in synapse_models_of(spec)]
+    return []
+
+
 # NEST registers every synapse model with a labelled (``_lbl``) and an HPC (``_hpc``) twin; PyNN, for
 # one, connects through ``<model>_lbl``. ``<NESTML synapse>_lbl`` means the generated model's twin.
 TWIN_SUFFIXES = ("_lbl", "_hpc")
@@ -144,8 +161,14 @@ class Naming:
         self.aliases[new] = existing
         self._refs.pop(new, None)
 
-    def post_neuron(self, synapse: ModelRef, post: NodeIds, site: CallSite | None) -> list[ModelInfo]:
-        """The NESTML neuron a postsynaptic-state-reading synapse targets; checks it is one model."""
+    def post_neuron(self, synapse: ModelRef, post: NodeIds, site: CallSite | None,
+                    split_rule: str | None = None) -> list[ModelInfo]:
+        """The NESTML neurons a postsynaptic-state-reading synapse targets.
+
+        Such a synapse is a different NEST model per postsynaptic model, so targets of several
+        NESTML models need one NEST Connect each: allowed when ``split_rule`` names the
+        connection rule and it can be split by target (see ``SPLITTABLE_RULES``).
+        """
         if synapse.info is None or not synapse.info.reads_postsynaptic_state:
             return []
         refs = [self.resolve(model, site) for model in post.models()]
@@ -155,12 +178,29 @@ class Naming:
                 f"synapse '{synapse.name}' reads postsynaptic state (ports {', '.join(synapse.info.post_ports)}),"
                 f" so its targets must be NESTML neurons; these targets are not: {', '.join(builtin)}", site)
         neurons = {r.info.name: r.info for r in refs if r.info is not None}
-        if len(neurons) > 1:
+        if len(neurons) > 1 and split_rule not in SPLITTABLE_RULES:
             raise ConnectionModelError(
                 f"synapse '{synapse.name}' is generated together with its postsynaptic neuron model, and this "
-                f"Connect targets several NESTML models ({', '.join(sorted(neurons))}); connect each target "
+                f"Connect targets several NESTML models ({', '.join(sorted(neurons))}) with rule "
+                f"'{split_rule}', whose connections depend on all targets at once; connect each target "
                 "population in its own Connect call", site)
         return list(neurons.values())
+
+    def target_groups(self, spec: Any, post: NodeIds) -> list[list[int]]:
+        """Positions in ``post`` grouped by postsynaptic NESTML neuron model, when ``spec`` holds a
+        synapse generated per postsynaptic model and ``post`` has several; otherwise ``[]``."""
+        if not any(self._reads_post(name) for name in synapse_models_of(spec)):
+            return []
+        groups: dict[str, list[int]] = {}
+        for run, offset in post.positions_by_run():
+            info = self.resolve(run.model).info
+            key = info.name if info is not None else run.model
+            groups.setdefault(key, []).extend(range(offset, offset + len(run)))
+        return list(groups.values()) if len(groups) > 1 else []
+
+    def _reads_post(self, name: str) -> bool:
+        info = self.resolve(name).info
+        return info is not None and info.reads_postsynaptic_state
 
     # --- translation into generated names -----------------------------------------------
 

@@ -87,6 +87,9 @@ class Session:
     def syn_spec(self, spec: Any, post: NodeIds) -> Any:
         return self.names.syn_spec(spec, post)
 
+    def target_groups(self, spec: Any, post: NodeIds) -> list[list[int]]:
+        return self.names.target_groups(spec, post)
+
     def model_variants(self, name: str) -> list[str]:
         return self.names.model_variants(name)
 

@@ -42,3 +42,41 @@ def test_one_collection_for_a_synapse_paired_with_two_neuron_models() -> None:
     assert result["pairs"] == result["parts"]
     assert result["weights"] == [2.5]
     assert result["none"] == 0
+
+
+SPLIT_SCRIPT = """
+import json
+import numpy
+import jitnest as nest
+from jitnest.errors import ConnectionModelError
+nest.ResetKernel()
+exp = nest.Create("iaf_psc_exp_neuron", 3)
+delta = nest.Create("iaf_psc_delta_neuron", 2)
+mixed = exp + delta
+weights = numpy.arange(1.0, 16.0).reshape(5, 3)  # NEST's all_to_all layout: one row per target
+nest.Connect(exp, mixed, "all_to_all", {"synapse_model": "stdp_synapse_nestml", "weight": weights})
+pre = nest.Create("iaf_psc_exp_neuron", 5)
+nest.Connect(pre, mixed, "one_to_one", {"synapse_model": "stdp_synapse_nestml", "weight": [21., 22., 23., 24., 25.]})
+try:
+    nest.Connect(exp, mixed, {"rule": "fixed_outdegree", "outdegree": 2}, {"synapse_model": "stdp_synapse_nestml"})
+    refused = ""
+except ConnectionModelError as error:
+    refused = str(error)
+nest.Simulate(5.0)
+targets, sources = mixed.tolist(), exp.tolist() + pre.tolist()
+found = nest.GetConnections(synapse_model="stdp_synapse_nestml")
+print(json.dumps({
+    "connections": sorted([sources.index(s), targets.index(t), w]
+                          for s, t, w in zip(found.get("source"), found.get("target"), found.get("weight"))),
+    "refused": refused,
+}))
+"""
+
+
+def test_one_connect_onto_targets_of_two_nestml_models() -> None:
+    """Done as one NEST Connect per target model, with per-connection arrays split by target."""
+    result = last_json(run_python(SPLIT_SCRIPT))
+    all_to_all = [[s, t, float(1 + 3 * t + s)] for s in range(3) for t in range(5)]
+    one_to_one = [[3 + i, i, 21.0 + i] for i in range(5)]
+    assert result["connections"] == sorted(all_to_all + one_to_one)
+    assert "fixed_outdegree" in result["refused"] and "own Connect call" in result["refused"]
