@@ -29,12 +29,15 @@ def enable_in_ipython() -> bool:
     """Build after each IPython cell from now on (idempotent); False outside IPython."""
     global _registered
     ipython_module = sys.modules.get("IPython")
-    shell = ipython_module.get_ipython() if ipython_module is not None else None
-    if shell is None:
+    try:
+        shell = ipython_module.get_ipython() if ipython_module is not None else None
+        if shell is None:
+            return False
+        if not _registered:
+            shell.events.register("post_run_cell", after_cell)
+            _registered = True
+    except Exception:  # noqa: BLE001 -- an unusual embedded shell: builds then simply wait for Simulate
         return False
-    if not _registered:
-        shell.events.register("post_run_cell", after_cell)
-        _registered = True
     return True
 
 
