@@ -31,7 +31,10 @@ def executed():
     env_before = os.environ.get("JITNEST_QUIET")
     os.environ["JITNEST_QUIET"] = "0"  # the progress bar is part of what is checked
     try:
-        NotebookClient(notebook, timeout=900, kernel_name="python3",
+        # nbclient waits only 4 s for a cell's last outputs after its reply and then drops them
+        # silently; on a loaded CI machine that lost a cell's print once. Wait longer, and fail loudly.
+        NotebookClient(notebook, timeout=900, kernel_name="python3", iopub_timeout=120,
+                       raise_on_iopub_timeout=True,
                        resources={"metadata": {"path": str(NOTEBOOK.parent)}}).execute()
     finally:
         if env_before is None:

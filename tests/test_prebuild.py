@@ -43,7 +43,7 @@ def test_build_runs_between_cells(monkeypatch: pytest.MonkeyPatch) -> None:
         "print(json.dumps({'report': nest.build_report(), 'spikes': recorder.n_events}))",
     ]
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
-    NotebookClient(notebook, timeout=600, kernel_name="python3",
+    NotebookClient(notebook, timeout=600, kernel_name="python3", iopub_timeout=120, raise_on_iopub_timeout=True,
                    resources={"metadata": {"path": str(Path(__file__).resolve().parents[1])}}).execute()
     recorded, waited, simulated = (_outputs(c) for c in notebook.cells)
     assert "building prebuilt_neuron in the background" in recorded
