@@ -25,7 +25,7 @@ import os
 import sys
 from typing import Any
 
-from . import facade, prebuild
+from . import facade, model_info, nestml_adapter, prebuild
 from ._version import __version__ as jitnest_version  # noqa: F401 (public)
 from .provenance import provenance, write_provenance  # noqa: F401 (public)
 from .pynest import REAL
@@ -46,7 +46,20 @@ def add_model_path(folder: str | os.PathLike) -> None:
 
 def add_model_file(path: str | os.PathLike) -> list[str]:
     """Make the models in one NESTML file available; returns their names."""
-    return SESSION.model_path.add_file(path)
+    names = SESSION.model_path.add_file(path)
+    _prepare_nestml_for(names)
+    return names
+
+
+def _prepare_nestml_for(names: list[str]) -> None:
+    """A model never parsed before will be, at its first use: start NESTML's server meanwhile.
+
+    (A model parsed before, e.g. on every later run of a script, needs no NESTML unless its
+    module must be built, and then only at the build.)
+    """
+    sources = [SESSION.model_path.find(name) for name in names]
+    if any(s is not None and not model_info.parse_is_cached(s.file) for s in sources):
+        nestml_adapter.prestart_server()
 
 
 def add_model_source(text: str) -> list[str]:
@@ -57,6 +70,7 @@ def add_model_source(text: str) -> list[str]:
     """
     names = SESSION.model_path.add_source(text)
     SESSION.names.reset_model_refs(names)
+    _prepare_nestml_for(names)
     return names
 
 

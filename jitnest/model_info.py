@@ -96,6 +96,13 @@ def _cache_file(source_sha256: str) -> Path:
 _memory: dict[tuple[str, str], ModelInfo] = {}
 
 
+def parse_is_cached(file: Path) -> bool:
+    """Whether ``file``'s current content has been parsed before (then ``load`` needs no NESTML)."""
+    import hashlib
+
+    return _cache_file(hashlib.sha256(file.read_bytes()).hexdigest()).is_file()
+
+
 def load(source: ModelSource, site: CallSite | None = None) -> ModelInfo:
     """Describe ``source``'s model; raise NestmlModelError (naming file, line and ``site``)."""
     import hashlib

@@ -6,8 +6,9 @@ own, with ``PYTHONHASHSEED=0`` (NESTML's output order follows the hash seed), an
 answer. NESTML's own chatter is kept as a log for error messages.
 
 Requests go to a fork server (the worker in serve mode, started at the first request of this
-process): it has imported NESTML once and answers each request in a forked child, which saves
-the ~1 s import per request while keeping a fresh NESTML state per request. If the server cannot
+process, or earlier through ``prestart_server``): it has imported NESTML once and answers each
+request in a forked child, which saves the ~1 s import per request while keeping a fresh NESTML
+state per request. If the server cannot
 be started, or ``JITNEST_NESTML_SERVER=0``, each request starts a worker process of its own.
 """
 
@@ -178,6 +179,16 @@ def _fork_server() -> _ForkServer | None:
             _server_failed = True
             return None
         return _server
+
+
+def prestart_server() -> None:
+    """Start this process's fork server in the background, when a script has just said it will
+    need NESTML (it added a model file that was never parsed): its ~1 s of imports then overlap the
+    script's own work instead of delaying the first ``Create``. No-op if a server runs or is
+    disabled."""
+    if _server is not None and _server.usable():
+        return
+    threading.Thread(target=_fork_server, name="jitnest-nestml-server-start", daemon=True).start()
 
 
 def stop_server() -> None:

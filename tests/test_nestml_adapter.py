@@ -90,3 +90,22 @@ server._process.wait(timeout=30)  # told to exit, not waited for by the build
 print(json.dumps({{"started": started, "stopped": stopped, "exited": server._process.returncode == 0}}))
 """)
     assert last_json(completed) == {"started": True, "stopped": True, "exited": True}
+
+
+def test_adding_a_new_model_starts_the_server_before_any_parse() -> None:
+    """A script that adds a never-parsed model pays the server's imports while it sets up, not at
+    Create. (A model parsed before starts nothing: test_cache's warm run sees no NESTML process.)"""
+    tiny = (Path(__file__).resolve().parent / "models" / "tiny_neuron.nestml").read_text()
+    source = tiny.replace("tiny_neuron", "prestart_neuron") + f"# {uuid.uuid4()}\n"
+    completed = run_python(f"""
+import json, time
+import jitnest as nest
+from jitnest import nestml_adapter as adapter
+assert adapter._server is None
+nest.add_model_source({source!r})
+deadline = time.monotonic() + 60
+while not (adapter._server is not None and adapter._server.usable()) and time.monotonic() < deadline:
+    time.sleep(0.05)
+print(json.dumps({{"running": adapter._server is not None and adapter._server.usable()}}))
+""")
+    assert last_json(completed) == {"running": True}
