@@ -8,8 +8,8 @@ answer. NESTML's own chatter is kept as a log for error messages.
 Requests go to a fork server (the worker in serve mode, started at the first request of this
 process, or earlier through ``prestart_server``): it has imported NESTML once and answers each
 request in a forked child, which saves the ~1 s import per request while keeping a fresh NESTML
-state per request. If the server cannot
-be started, or ``JITNEST_NESTML_SERVER=0``, each request starts a worker process of its own.
+state per request. If the server cannot be started, or ``JITNEST_NESTML_SERVER=0``, each request
+starts a worker process of its own.
 """
 
 from __future__ import annotations
