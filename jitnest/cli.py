@@ -197,6 +197,29 @@ def _find(root: Path, prefix: str) -> _Entry:
 # --- removing (under the per-key lock, rename away first, then delete) -------------------------
 
 
+def _delete(path: Path) -> int:
+    """Delete a file or a directory tree (symlinks are not followed); returns the bytes freed."""
+    size = _disk_usage(path)
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+    return size
+
+
+def _delete_unless_locked(path: Path, lock: filelock.FileLock) -> int | None:
+    """Delete ``path`` under ``lock`` (taken without waiting); None if its holder, a build or
+    creation in progress, owns ``path``."""
+    try:
+        lock.acquire(timeout=0)
+    except filelock.Timeout:
+        return None
+    try:
+        return _delete(path)
+    finally:
+        lock.release()
+
+
 def _remove_entry(cache: ModuleCache, key: str, unless_used_after: float | None = None) -> int | None:
     """Remove entry ``key``; returns the bytes freed, or None if it was gone or used meanwhile."""
     with cache._lock(key):
@@ -206,9 +229,7 @@ def _remove_entry(cache: ModuleCache, key: str, unless_used_after: float | None 
         if unless_used_after is not None and last_used(directory) > unless_used_after:
             return None  # another process used it after we chose it: it is not least recently used any more
         size = _disk_usage(directory)
-        trash = cache.root / "tmp" / f"{key}.removed.{os.getpid()}.{time.time_ns()}"
-        os.rename(directory, trash)
-        shutil.rmtree(trash, ignore_errors=True)
+        cache._discard(key)
         return size
 
 
@@ -216,25 +237,13 @@ def _remove_idle_tmp(cache: ModuleCache) -> tuple[int, int]:
     """Remove leftovers in tmp/ whose key nobody is building; returns (bytes freed, builds left alone)."""
     freed = busy = 0
     tmp = cache.root / "tmp"
-    if not tmp.is_dir():
-        return 0, 0
-    for path in sorted(tmp.iterdir()):
+    for path in sorted(tmp.iterdir()) if tmp.is_dir() else []:
         key = path.name.split(".", 1)[0]
-        lock = filelock.FileLock(str(cache.root / "locks" / f"{key}.lock"), timeout=0)
-        try:
-            lock.acquire()
-        except filelock.Timeout:
+        size = _delete_unless_locked(path, filelock.FileLock(str(cache.root / "locks" / f"{key}.lock")))
+        if size is None:
             busy += 1  # a build in progress: its directory is not ours to remove
-            continue
-        try:
-            size = _disk_usage(path)
-            if path.is_dir() and not path.is_symlink():
-                shutil.rmtree(path, ignore_errors=True)
-            else:
-                path.unlink(missing_ok=True)
+        else:
             freed += size
-        finally:
-            lock.release()
     return freed, busy
 
 
@@ -260,9 +269,9 @@ def _artifacts(root: Path) -> list[_Artifact]:
     return sorted(found, key=lambda a: a.created)
 
 
-def _artifact_lock(store: Path, key: str, timeout: float = -1) -> filelock.FileLock:
+def _artifact_lock(store: Path, key: str) -> filelock.FileLock:
     """The lock ``cache.ArtifactStore.get_or_create`` holds while it creates ``key``."""
-    return filelock.FileLock(str(store / f".{key}.lock"), timeout=timeout)
+    return filelock.FileLock(str(store / f".{key}.lock"))
 
 
 def _remove_artifact(directory: Path) -> int | None:
@@ -287,45 +296,22 @@ def _remove_idle_artifact_tmp(root: Path) -> tuple[int, int]:
         if not tmp.is_dir():
             continue
         for path in sorted(tmp.iterdir()):
-            lock = _artifact_lock(root / kind, path.name.split(".", 1)[0], timeout=0)
-            try:
-                lock.acquire()
-            except filelock.Timeout:
+            size = _delete_unless_locked(path, _artifact_lock(root / kind, path.name.split(".", 1)[0]))
+            if size is None:
                 busy += 1
-                continue
-            try:
-                freed += _disk_usage(path)
-                shutil.rmtree(path, ignore_errors=True)
-            finally:
-                lock.release()
+            else:
+                freed += size
     return freed, busy
 
 
-def _builds_in_progress(root: Path) -> int:
+def _builds_in_progress(cache: ModuleCache) -> int:
     """How many module builds hold their lock now (they may be using intermediates they looked up)."""
-    tmp = root / "tmp"
-    busy = 0
-    for path in sorted(tmp.iterdir()) if tmp.is_dir() else []:
-        lock = filelock.FileLock(str(root / "locks" / f"{path.name.split('.', 1)[0]}.lock"), timeout=0)
-        try:
-            lock.acquire()
-        except filelock.Timeout:
-            busy += 1
-        else:
-            lock.release()
-    return busy
+    tmp = cache.root / "tmp"
+    return sum(cache._is_locked(path.name.split(".", 1)[0]) for path in (tmp.iterdir() if tmp.is_dir() else []))
 
 
 def _empty_dir(directory: Path) -> int:
-    freed = 0
-    if directory.is_dir():
-        for path in directory.iterdir():
-            freed += _disk_usage(path)
-            if path.is_dir() and not path.is_symlink():
-                shutil.rmtree(path, ignore_errors=True)
-            else:
-                path.unlink(missing_ok=True)
-    return freed
+    return sum(_delete(path) for path in directory.iterdir()) if directory.is_dir() else 0
 
 
 # --- subcommands -------------------------------------------------------------------------------
@@ -432,7 +418,7 @@ def _cmd_clear(root: Path, args: argparse.Namespace) -> int:
         if size is not None:
             removed += 1
             freed += size
-    building = _builds_in_progress(root)
+    building = _builds_in_progress(cache)
     for artifact in [] if building else _artifacts(root):
         freed += _remove_artifact(artifact.directory) or 0
     tmp_freed, busy = _remove_idle_tmp(cache)
@@ -461,7 +447,7 @@ def _cmd_prune(root: Path, args: argparse.Namespace) -> int:
     before = total
     removed: list[str] = []
     # Intermediates first (they only make later builds faster), oldest first; then modules, least recently used first.
-    building = _builds_in_progress(root)
+    building = _builds_in_progress(cache)
     for artifact in [] if building else _artifacts(root):
         if total <= limit:
             break
