@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import uuid
 from pathlib import Path
 
 import pytest
@@ -65,3 +66,41 @@ def manual_stdp_module(tmp_path_factory) -> Path:
     completed = run_python(ROOT / "benchmarks" / "manual_workflow.py", str(out), "stdpmanualmodule",
                            "iaf_psc_exp_neuron", "stdp_synapse:post_spikes:w@iaf_psc_exp_neuron")
     return Path(last_json(completed)["module"])
+
+
+def new_tiny_source(name: str) -> str:
+    """tests/models/tiny_neuron.nestml renamed to ``name``, with a comment unique to this call: a
+    model whose parse and module are certainly in no cache yet."""
+    tiny = (Path(__file__).resolve().parent / "models" / "tiny_neuron.nestml").read_text()
+    return tiny.replace("tiny_neuron", name) + f"# {uuid.uuid4()}\n"
+
+
+def execute_notebook(notebook, path: Path, timeout: int = 900) -> None:
+    """Run ``notebook`` in a real kernel started in ``path``, with jitnest's progress output on.
+
+    nbclient waits only 4 s (by default) for a cell's last outputs after its reply and then drops
+    them silently: wait longer, and fail loudly instead.
+    """
+    from nbclient import NotebookClient
+
+    quiet_before = os.environ.get("JITNEST_QUIET")
+    os.environ["JITNEST_QUIET"] = "0"  # the kernel inherits it: progress and notices are checked
+    try:
+        NotebookClient(notebook, timeout=timeout, kernel_name="python3", iopub_timeout=120,
+                       raise_on_iopub_timeout=True, resources={"metadata": {"path": str(path)}}).execute()
+    finally:
+        if quiet_before is None:
+            os.environ.pop("JITNEST_QUIET")
+        else:
+            os.environ["JITNEST_QUIET"] = quiet_before
+
+
+def cell_text(cell) -> str:
+    """A notebook cell's printed text and plain-text displays, in output order."""
+    parts = []
+    for output in cell.get("outputs", []):
+        if output.get("output_type") == "stream":
+            parts.append(output["text"])
+        elif "data" in output and "text/plain" in output["data"]:
+            parts.append(output["data"]["text/plain"])
+    return "\n".join(parts)

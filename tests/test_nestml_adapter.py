@@ -6,10 +6,9 @@ Real NESTML throughout; each test runs in a process of its own so that it starts
 from __future__ import annotations
 
 import sys
-import uuid
 from pathlib import Path
 
-from conftest import last_json, run_python
+from conftest import last_json, new_tiny_source, run_python
 
 IAF_PSC_EXP = Path(sys.prefix) / "models" / "neurons" / "iaf_psc_exp_neuron.nestml"
 
@@ -73,9 +72,7 @@ print(json.dumps({{"exited": exited, "ok": ok, "replaced": adapter._server is no
 def test_server_stops_once_the_network_is_built() -> None:
     """After the build NESTML is rarely needed; on a cold cache every MPI rank would otherwise hold
     a server until it idles out."""
-    tiny = (Path(__file__).resolve().parent / "models" / "tiny_neuron.nestml").read_text()
-    # a source never seen before: its parse is not cached, so the server must start
-    source = tiny.replace("tiny_neuron", "server_stop_neuron") + f"# {uuid.uuid4()}\n"
+    source = new_tiny_source("server_stop_neuron")  # never parsed before: the server must start
     completed = run_python(f"""
 import json
 import jitnest as nest
@@ -95,8 +92,7 @@ print(json.dumps({{"started": started, "stopped": stopped, "exited": server._pro
 def test_adding_a_new_model_starts_the_server_before_any_parse() -> None:
     """A script that adds a never-parsed model pays the server's imports while it sets up, not at
     Create. (A model parsed before starts nothing: test_cache's warm run sees no NESTML process.)"""
-    tiny = (Path(__file__).resolve().parent / "models" / "tiny_neuron.nestml").read_text()
-    source = tiny.replace("tiny_neuron", "prestart_neuron") + f"# {uuid.uuid4()}\n"
+    source = new_tiny_source("prestart_neuron")
     completed = run_python(f"""
 import json, time
 import jitnest as nest

@@ -146,16 +146,21 @@ def test_parse_error_messages(broken: tuple[dict[str, Any], dict[str, Path], dic
     assert "mss" in messages["unknown_unit"]
 
 
-@pytest.fixture(scope="module")
-def generated(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    target = tmp_path_factory.mktemp("generated") / "code"
-    response = run_worker({
+def stdp_pair_request(target: Path, **options: Any) -> dict[str, Any]:
+    """A request to generate iaf_psc_exp_neuron paired with stdp_synapse into ``target``."""
+    return {
         "op": "generate", "files": [str(IAF_PSC_EXP), str(STDP)], "target_dir": str(target),
         "module_name": "jn_test0123module",
         "neuron_synapse_pairs": [{"neuron": "iaf_psc_exp_neuron",
                                   "synapses": {"stdp_synapse": {"post_ports": ["post_spikes"]}}}],
         "weight_variable": {"stdp_synapse": "w"}, "delay_variable": {}, "nest_version": "v3.10.0",
-    })
+        **options,
+    }
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    response = run_worker(stdp_pair_request(tmp_path_factory.mktemp("generated") / "code"))
     assert response["ok"], response
     return response
 
@@ -217,15 +222,7 @@ def ask_server(socket_path: Path, request: dict[str, Any]) -> tuple[dict[str, An
 def test_server_paired_only_generates_the_same_pair(server: Path, generated: dict[str, Any], tmp_path: Path) -> None:
     """A forked child of the server, asked for the pair only, writes the pair's files byte for byte
     as a fresh worker process does, and leaves out the neuron alone."""
-    request = {
-        "op": "generate", "files": [str(IAF_PSC_EXP), str(STDP)], "target_dir": str(tmp_path / "code"),
-        "module_name": "jn_test0123module",
-        "neuron_synapse_pairs": [{"neuron": "iaf_psc_exp_neuron",
-                                  "synapses": {"stdp_synapse": {"post_ports": ["post_spikes"]}}}],
-        "weight_variable": {"stdp_synapse": "w"}, "delay_variable": {}, "nest_version": "v3.10.0",
-        "paired_only": True,
-    }
-    response, _ = ask_server(server, request)
+    response, _ = ask_server(server, stdp_pair_request(tmp_path / "code", paired_only=True))
     assert response["ok"], response
     names = {m["name"] for m in response["models"]}
     assert names == {"iaf_psc_exp_neuron_nestml__with_stdp_synapse_nestml",

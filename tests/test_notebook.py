@@ -2,50 +2,27 @@
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
 import nbformat
 import pytest
-from nbclient import NotebookClient
+from conftest import cell_text, execute_notebook
 
 pytestmark = pytest.mark.slow
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "examples" / "notebook_demo.ipynb"
 
 
-def _text(cell) -> str:
-    parts = []
-    for output in cell.get("outputs", []):
-        if output.get("output_type") == "stream":
-            parts.append(output["text"])
-        elif "data" in output and "text/plain" in output["data"]:
-            parts.append(output["data"]["text/plain"])
-    return "\n".join(parts)
-
-
 @pytest.fixture(scope="module")
 def executed():
     notebook = nbformat.read(NOTEBOOK, as_version=4)
-    env_before = os.environ.get("JITNEST_QUIET")
-    os.environ["JITNEST_QUIET"] = "0"  # the progress bar is part of what is checked
-    try:
-        # nbclient waits only 4 s for a cell's last outputs after its reply and then drops them
-        # silently; on a loaded CI machine that lost a cell's print once. Wait longer, and fail loudly.
-        NotebookClient(notebook, timeout=900, kernel_name="python3", iopub_timeout=120,
-                       raise_on_iopub_timeout=True,
-                       resources={"metadata": {"path": str(NOTEBOOK.parent)}}).execute()
-    finally:
-        if env_before is None:
-            os.environ.pop("JITNEST_QUIET")
-        else:
-            os.environ["JITNEST_QUIET"] = env_before
+    execute_notebook(notebook, NOTEBOOK.parent)  # with progress output: the progress bar is checked
     return [c for c in notebook.cells if c.cell_type == "code"]
 
 
 def test_notebook_outputs(executed):
-    text = "\n".join(_text(c) for c in executed)
+    text = "\n".join(cell_text(c) for c in executed)
     assert "registered: ['notebook_neuron']" in text
     # Parameters were read before anything was built, in the user's model name.
     assert "model=notebook_neuron, size=5" in text and "V_th = -55.0" in text

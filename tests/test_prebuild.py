@@ -7,26 +7,16 @@ parameter unique to this run, so its module is certainly not in the cache yet.
 from __future__ import annotations
 
 import json
-import uuid
-from pathlib import Path
 
 import nbformat
 import pytest
-from nbclient import NotebookClient
+from conftest import ROOT, cell_text, execute_notebook, new_tiny_source
 
 pytestmark = pytest.mark.slow
 
-TINY = (Path(__file__).resolve().parent / "models" / "tiny_neuron.nestml").read_text()
 
-
-def _outputs(cell) -> str:
-    return "\n".join(o.get("text", "") for o in cell.get("outputs", []) if o.get("output_type") == "stream")
-
-
-def test_build_runs_between_cells(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("JITNEST_QUIET", "0")  # the kernel inherits it; the notice is part of what is checked
-    source = TINY.replace("tiny_neuron", "prebuilt_neuron").replace("tau_m ms = 10 ms",
-                                                                    f"tau_m ms = 10 ms  # {uuid.uuid4()}")
+def test_build_runs_between_cells() -> None:
+    source = new_tiny_source("prebuilt_neuron")
     cells = [
         f"import time, json\nimport jitnest as nest\nnest.add_model_source({source!r})\n"
         "neurons = nest.Create('prebuilt_neuron', 2, params={'I_e': 500.0})\n"
@@ -43,9 +33,8 @@ def test_build_runs_between_cells(monkeypatch: pytest.MonkeyPatch) -> None:
         "print(json.dumps({'report': nest.build_report(), 'spikes': recorder.n_events}))",
     ]
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
-    NotebookClient(notebook, timeout=600, kernel_name="python3", iopub_timeout=120, raise_on_iopub_timeout=True,
-                   resources={"metadata": {"path": str(Path(__file__).resolve().parents[1])}}).execute()
-    recorded, waited, simulated = (_outputs(c) for c in notebook.cells)
+    execute_notebook(notebook, ROOT, timeout=600)  # with progress output: the background-build notice is checked
+    recorded, waited, simulated = (cell_text(c) for c in notebook.cells)
     assert "building prebuilt_neuron in the background" in recorded
     assert "prebuilt: True pending: True" in waited  # built, and still only recorded
     result = json.loads(simulated.strip().splitlines()[-1])
