@@ -21,15 +21,22 @@ def executed():
     return [c for c in notebook.cells if c.cell_type == "code"]
 
 
+def _number_after(pattern: str, text: str) -> int:
+    """The number ``pattern`` captures in ``text``; a failure shows the text that was searched."""
+    match = re.search(pattern, text, re.M)
+    assert match, f"no {pattern!r} in the notebook's output:\n{text}"
+    return int(match.group(1))
+
+
 def test_notebook_outputs(executed):
     text = "\n".join(cell_text(c) for c in executed)
     assert "registered: ['notebook_neuron']" in text
     # Parameters were read before anything was built, in the user's model name.
     assert "model=notebook_neuron, size=5" in text and "V_th = -55.0" in text
-    first = int(re.search(r"re-run spikes: (\d+)", text).group(1))
-    assert first == int(re.search(r"^spikes: (\d+)", text, re.M).group(1)) > 0  # re-running is reproducible
+    first = _number_after(r"re-run spikes: (\d+)", text)
+    assert first == _number_after(r"^spikes: (\d+)", text) > 0  # re-running is reproducible
     assert re.search(r"new neurons: \[8, 9, 10\]", text)
-    changed = int(re.search(r"after editing the model: (\d+)", text).group(1))
+    changed = _number_after(r"after editing the model: (\d+)", text)
     assert 0 < changed < first, "a higher threshold must mean fewer spikes: the edited model must be used"
     assert "V_th now: -52.0 | new module: True" in text
 
