@@ -21,7 +21,15 @@ import numpy
 
 from .call_site import capture
 from .errors import ConnectionModelError, ModelProblem, NestmlModelError
-from .journal import ConnectEntry, CopyModelEntry, CreateEntry, Entry, SetDefaultsEntry, connection_rule, joined
+from .journal import (
+    ConnectEntry,
+    CopyModelEntry,
+    CreateEntry,
+    RequirementEntry,
+    SetDefaultsEntry,
+    connection_rule,
+    joined,
+)
 from .naming import synapse_models_of
 from .node_ids import NodeIds
 from .parameters import NeedsKernel, Population
@@ -215,7 +223,7 @@ def GetDefaults(model: str, keys: Any = None, output: str = "") -> Any:
             requirements.add_neuron(ref.info)
         else:
             requirements.add_synapse(ref.info, [])
-        SESSION.submit(_NoOp(site), requirements)
+        SESSION.submit(RequirementEntry(site, model), requirements)
         SESSION.materialize()
         variants = SESSION.names.model_variants(model) or [model]
     return SESSION.names.to_user(REAL.GetDefaults(variants[0], keys, output))
@@ -224,13 +232,6 @@ def GetDefaults(model: str, keys: Any = None, output: str = "") -> Any:
 def _is_built(model: str) -> bool:
     """Whether the live kernel has ``model``'s generated variant (then NEST answers)."""
     return not SESSION.pending and bool(SESSION.names.model_variants(model))
-
-
-class _NoOp(Entry):
-    """A journal entry that only carries new requirements (a model named but not yet used)."""
-
-    def execute(self, tr: Any) -> None:
-        return None
 
 
 def SetStatus(nodes: Any, params: Any, val: Any = None) -> None:

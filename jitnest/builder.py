@@ -15,6 +15,7 @@ from __future__ import annotations
 import concurrent.futures
 import json
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -24,7 +25,7 @@ from pathlib import Path
 from . import nestml_adapter
 from ._version import __version__ as jitnest_version
 from .cache import ArtifactStore, CacheEntry, ModuleCache, stable_hash
-from .combinations import Plan, Unit
+from .combinations import TWIN_SUFFIXES, Plan, Unit
 from .errors import BuildError
 from .progress import Progress
 from .toolchain import Toolchain
@@ -55,7 +56,7 @@ def codegen_key(unit: Unit, toolchain: Toolchain) -> str:
     """Key of NESTML's output for ``unit``: independent of compiler and flags, so that a change of
     those recompiles without generating again."""
     return stable_hash({
-        "unit": unit.describe(),
+        "unit": unit.without_twins().describe(),
         "nestml": nestml_adapter.nestml_version(),
         "worker": nestml_adapter.WORKER.read_text(),
         "nest_version": toolchain.nest_version,
@@ -119,6 +120,35 @@ def _select_models(unit: Unit, generated: list[dict]) -> list[dict]:
             continue  # the neuron alone is a different unit
         chosen.append(model)
     return chosen
+
+
+def has_expected_registration(header_text: str, synapse: str) -> bool:
+    """Whether NESTML's header for ``synapse`` defines the class template ``nest::S::S`` and a
+    register function that calls ``register_connection_model< S >( name )`` (what the
+    redirect in module.cpp.jinja relies on)."""
+    name = re.escape(synapse)
+    return all(re.search(pattern, header_text) for pattern in (
+        rf"\bnamespace\s+{name}\s*\{{",
+        rf"\bclass\s+{name}\s*:\s*public\s+Connection\s*<\s*targetidentifierT\s*>",
+        rf"[^:\w]register_connection_model\s*<\s*{name}\s*>\s*\(\s*name\s*\)\s*;",
+    ))
+
+
+def variant_registration(twins: list[str]) -> str:
+    """The redirect target of NESTML's ``register_connection_model`` for a synapse with ``twins``."""
+    return (f"jitnest_connection_variants< {str('_hpc' in twins).lower()}, "
+            f"{str('_lbl' in twins).lower()} >::register_model")
+
+
+def variant_types_of(synapse: str, twins: list[str]) -> list[str]:
+    """The complete C++ connection types registered for ``synapse`` and ``twins``."""
+    model = f"nest::{synapse}::{synapse}"
+    types = [f"{model}< nest::TargetIdentifierPtrRport >"]
+    if "_hpc" in twins:
+        types.append(f"{model}< nest::TargetIdentifierIndex >")
+    if "_lbl" in twins:
+        types.append(f"nest::ConnectionLabel< {model}< nest::TargetIdentifierPtrRport > >")
+    return types
 
 
 def _run_logged(command: list[str], log: list[str], cwd: Path) -> subprocess.CompletedProcess:
@@ -261,9 +291,9 @@ class UnitBuilder:
         return log, completed, pch_header
 
     def _write_sources(self, source_dir: Path, target_dir: Path, module_name: str, unit: Unit,
-                       models: list[dict]) -> None:
+                       models: list[dict]) -> dict[str, list[str]]:
         """The module's sources in ``target_dir``: the models' generated files, the neuron wrapper
-        and jitnest's registration file."""
+        and jitnest's registration file. Returns the twins registered per generated synapse."""
         model_sources = [m["source"] for m in models if m.get("source")]
         for name in [m["header"] for m in models] + model_sources:
             shutil.copy(source_dir / name, target_dir / name)
@@ -271,10 +301,23 @@ class UnitBuilder:
             if len(model_sources) != 1:
                 raise RuntimeError(f"expected one generated neuron source for {unit.label}, got {model_sources}")
             (target_dir / _NEURON_WRAPPER).write_text(f'#include "{model_sources[0]}"\n')
+        includes, variant_types, twins = [], [], {}
+        for model in models:
+            include = {"header": model["header"], "redirect": None}
+            if model["kind"] == "synapse":
+                twins[model["name"]] = list(TWIN_SUFFIXES)
+                header_text = (target_dir / model["header"]).read_text()
+                if self.toolchain.registers_single_synapse_variants and has_expected_registration(
+                        header_text, model["name"]):
+                    twins[model["name"]] = list(unit.twins_of(model["source_model"]))
+                    include["redirect"] = variant_registration(twins[model["name"]])
+                    variant_types += variant_types_of(model["name"], twins[model["name"]])
+            includes.append(include)
         template = self._environment().get_template("module.cpp.jinja")
         (target_dir / f"{module_name}.cpp").write_text(template.render(
             module_name=module_name, jitnest_version=jitnest_version, unit_label=unit.label,
-            headers=[m["header"] for m in models], register_calls=[m["register_call"] for m in models]))
+            includes=includes, variant_types=variant_types, register_calls=[m["register_call"] for m in models]))
+        return twins
 
     def _environment(self) -> object:
         if self._templates is None:
@@ -308,7 +351,7 @@ class UnitBuilder:
                 raise self._fail(unit, key, str(failure), log, sites_of) from None
             generation_seconds = time.monotonic() - started
             models = _select_models(unit, generated)
-            self._write_sources(source_dir / "src", generated_dir, module_name, unit, models)
+            twins = self._write_sources(source_dir / "src", generated_dir, module_name, unit, models)
             configure_log, configured, pch_header = configuring.result()
         log.extend(configure_log)
         if configured.returncode != 0:
@@ -333,7 +376,8 @@ class UnitBuilder:
             "module_file": module_file,
             "unit": unit.describe(),
             "label": unit.label,
-            "models": [{"name": m["name"], "kind": m["kind"], "source_model": m["source_model"]}
+            "models": [{"name": m["name"], "kind": m["kind"], "source_model": m["source_model"],
+                        **({"twins": twins[m["name"]]} if m["name"] in twins else {})}
                        for m in models],
             "sources": [{"model": m.name, "path": m.file, "sha256": m.source_sha256} for m in unit.models],
             "nestml_version": nestml_adapter.nestml_version(),

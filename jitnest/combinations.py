@@ -8,6 +8,10 @@ NESTML generates a synapse that reads postsynaptic state (it has post ports, e.g
 * every other NESTML neuron, alone;
 * every NESTML synapse that does not read postsynaptic state, alone.
 
+NEST knows every synapse model also as ``<model>_hpc`` and ``<model>_lbl`` (its *twins*). Each twin
+is a further instantiation of NEST's connection templates, most of a module's compile time, so a
+unit compiles only the twins the network names (``Unit.twins``).
+
 Contract: ``Requirements.plan()`` is a pure function of what was recorded; two recordings that
 need the same models give equal plans, so equal cache keys.
 """
@@ -18,6 +22,9 @@ from dataclasses import dataclass, field
 
 from .model_info import ModelInfo
 
+# NEST's twins of every synapse model ``X``: ``X_hpc`` and ``X_lbl`` (PyNN connects through the latter).
+TWIN_SUFFIXES = ("_hpc", "_lbl")
+
 
 @dataclass(frozen=True)
 class Unit:
@@ -25,6 +32,7 @@ class Unit:
 
     neuron: ModelInfo | None
     synapses: tuple[ModelInfo, ...] = ()
+    twins: tuple[tuple[str, str], ...] = ()  # sorted (synapse name, "_hpc"/"_lbl") the network names
 
     def __post_init__(self) -> None:
         if self.neuron is None and len(self.synapses) != 1:
@@ -42,9 +50,13 @@ class Unit:
     def label(self) -> str:
         return " + ".join(m.name for m in self.models)
 
+    def twins_of(self, synapse: str) -> tuple[str, ...]:
+        """The twin suffixes of ``synapse`` this unit's module registers."""
+        return tuple(suffix for name, suffix in self.twins if name == synapse)
+
     def describe(self) -> dict:
-        """Everything about the unit that changes generated code (part of its cache key)."""
-        return {
+        """Everything about the unit that changes its module (part of its cache key)."""
+        described = {
             "neuron": self.neuron.name if self.neuron else None,
             "synapses": [
                 {"name": s.name, "post_ports": list(s.post_ports), "weight_variable": s.weight_variable,
@@ -53,6 +65,13 @@ class Unit:
             ],
             "sources": {m.name: m.source_sha256 for m in self.models},
         }
+        if self.twins:
+            described["twins"] = [list(twin) for twin in self.twins]
+        return described
+
+    def without_twins(self) -> Unit:
+        """The same models; what NESTML generates does not depend on the twins."""
+        return Unit(self.neuron, self.synapses) if self.twins else self
 
 
 @dataclass(frozen=True)
@@ -83,6 +102,7 @@ class Requirements:
     lone_synapses: dict[str, ModelInfo] = field(default_factory=dict)
     # postsynaptic neuron name -> {synapse name -> synapse}
     paired: dict[str, dict[str, ModelInfo]] = field(default_factory=dict)
+    twins: frozenset[tuple[str, str]] = frozenset()  # (synapse name, suffix) named by the network
 
     def add_neuron(self, neuron: ModelInfo) -> None:
         self.neurons[neuron.name] = neuron
@@ -95,15 +115,23 @@ class Requirements:
             self.neurons[neuron.name] = neuron
             self.paired.setdefault(neuron.name, {})[synapse.name] = synapse
 
+    def add_twin(self, synapse: ModelInfo, suffix: str) -> None:
+        """The network names ``<synapse>_hpc`` or ``<synapse>_lbl``: compile that twin too."""
+        self.twins = self.twins | {(synapse.name, suffix)}
+
     def copy(self) -> Requirements:
         return Requirements(dict(self.neurons), dict(self.lone_synapses),
-                            {k: dict(v) for k, v in self.paired.items()})
+                            {k: dict(v) for k, v in self.paired.items()}, self.twins)
 
     def plan(self) -> Plan:
         units = set()
         for name, neuron in self.neurons.items():
             synapses = tuple(sorted(self.paired.get(name, {}).values(), key=lambda s: s.name))
-            units.add(Unit(neuron, synapses))
+            units.add(Unit(neuron, synapses, self._twins_of(synapses)))
         for synapse in self.lone_synapses.values():
-            units.add(Unit(None, (synapse,)))
+            units.add(Unit(None, (synapse,), self._twins_of((synapse,))))
         return Plan(frozenset(units))
+
+    def _twins_of(self, synapses: tuple[ModelInfo, ...]) -> tuple[tuple[str, str], ...]:
+        names = {s.name for s in synapses}
+        return tuple(sorted(twin for twin in self.twins if twin[0] in names))

@@ -61,6 +61,20 @@ class Entry:
         return type(self).__name__
 
 
+class RequirementEntry(Entry):
+    """Carries new NESTML requirements only: a model, or a twin of one, named but not yet used."""
+
+    def __init__(self, site: CallSite, named: str) -> None:
+        super().__init__(site)
+        self.named = named
+
+    def execute(self, tr: Translation) -> None:
+        return None
+
+    def describe(self) -> str:
+        return f"the use of {self.named!r}"
+
+
 class CreateEntry(Entry):
     def __init__(self, site: CallSite, model: str, n: int | None, params: Any, positions: Any,
                  ids: NodeIds) -> None:

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from . import model_info
 from .builder import BuiltUnit
 from .call_site import CallSite
-from .combinations import Plan, Unit
+from .combinations import TWIN_SUFFIXES, Plan, Unit
 from .errors import ConnectionModelError, UnknownModelError
 from .model_info import ModelInfo
 from .model_path import ModelPath, strip_suffix
@@ -41,9 +42,7 @@ def synapse_models_of(syn_spec: Any) -> list[str]:
     return []
 
 
-# NEST registers every synapse model with a labelled (``_lbl``) and an HPC (``_hpc``) twin; PyNN, for
-# one, connects through ``<model>_lbl``. ``<NESTML synapse>_lbl`` means the generated model's twin.
-TWIN_SUFFIXES = ("_lbl", "_hpc")
+# ``<NESTML synapse>_lbl`` means the generated model's twin (see combinations.TWIN_SUFFIXES).
 
 
 @dataclass(frozen=True)
@@ -77,8 +76,12 @@ class ModelRef:
 class Naming:
     """Name resolution and translation for one kernel epoch (reset by ResetKernel)."""
 
-    def __init__(self, model_path: ModelPath) -> None:
+    def __init__(self, model_path: ModelPath,
+                 on_twin: Callable[[ModelRef, CallSite | None], None] | None = None) -> None:
         self.model_path = model_path
+        # Told of every twin name on its first resolution in an epoch (the twin must be compiled);
+        # may raise, and then the name stays unresolved.
+        self.on_twin = on_twin
         self.reset()
 
     def reset(self) -> None:
@@ -119,6 +122,8 @@ class Naming:
                 ref = ModelRef(name, name)
             elif source is None and (twin := self._twin(name, site)) is not None:
                 ref = twin
+                if self.on_twin is not None:
+                    self.on_twin(ref, site)
             else:
                 source = source or self.model_path.find(name)
                 if source is None:

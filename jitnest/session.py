@@ -24,9 +24,9 @@ from .cache import ModuleCache
 from .call_site import CallSite, capture
 from .combinations import Requirements
 from .errors import JitnestError, NetworkFrozenError
-from .journal import CallEntry, Entry, clone_error
+from .journal import CallEntry, Entry, RequirementEntry, clone_error
 from .model_path import ModelPath
-from .naming import Naming
+from .naming import ModelRef, Naming
 from .node_ids import NodeIds
 from .parameters import ModelDefaults, NeedsKernel, Piece, PopulationIndex, shape_like_nest
 from .proxies import NodeCollectionProxy, SynapseCollectionProxy, unwrap
@@ -38,7 +38,7 @@ class Session:
 
     def __init__(self) -> None:
         self.model_path = ModelPath()
-        self.names = Naming(self.model_path)
+        self.names = Naming(self.model_path, on_twin=self._require_twin)
         self.epoch = 0
         self.generation = 0
         self._cache: ModuleCache | None = None
@@ -98,6 +98,13 @@ class Session:
 
     # --- recording ----------------------------------------------------------------------
 
+    def _require_twin(self, twin: ModelRef, site: CallSite | None) -> None:
+        """``<synapse>_hpc``/``_lbl`` was named: modules compile only the twins a network names."""
+        assert twin.info is not None
+        requirements = self.requirements.copy()
+        requirements.add_twin(twin.info, twin.twin)
+        self.submit(RequirementEntry(site or capture(), twin.name), requirements)
+
     def note_site(self, model: str, site: CallSite) -> None:
         self.sites_of.setdefault(model, []).append(site)
 
@@ -112,7 +119,8 @@ class Session:
         if requirements is not None:
             if requirements.plan() != self.names.plan:
                 if self.time_passed:
-                    missing = sorted(u.label for u in requirements.plan().units - self.names.plan.units)
+                    missing = sorted(u.label + "".join(f" (with the {x} twin of {s})" for s, x in u.twins)
+                                     for u in requirements.plan().units - self.names.plan.units)
                     raise NetworkFrozenError(
                         f"{entry.describe()} needs {', '.join(missing)}, which the running network was not built "
                         "with, and NEST cannot load modules after simulation time has passed. "

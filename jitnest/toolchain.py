@@ -38,6 +38,8 @@ class Toolchain:
     gsl_include: str | None
     cmake_project_dir: str
     extra_flags: tuple[str, ...] = field(default=())
+    # NEST's headers declare the member that registers one synapse variant (see module.cpp.jinja)
+    registers_single_synapse_variants: bool = False
 
     def identity(self) -> dict[str, object]:
         """The toolchain facts that go into a module's cache key and manifest."""
@@ -51,6 +53,7 @@ class Toolchain:
             "nest_headers": self.nest_config or self.nest_python_package,
             "gsl": bool(self.gsl_include),
             "extra_flags": list(self.extra_flags),
+            "registers_single_synapse_variants": self.registers_single_synapse_variants,
         }
 
     def cmake_definitions(self) -> dict[str, str]:
@@ -145,6 +148,34 @@ def _cmake_project_dir() -> str:
     raise ToolchainError(f"jitnest's CMake files are missing (looked in {package_dir}/cmake and ../cmake)")
 
 
+def _nest_include_dir(package_dir: str, nest_config: str | None) -> str:
+    if nest_config:
+        for flag in _first_line([nest_config, "--includes"]).split():
+            directory = flag.removeprefix("-I")
+            if os.path.isfile(os.path.join(directory, "nest_extension_interface.h")):
+                return directory
+    return os.path.join(package_dir, "include", "nest")
+
+
+# What module.cpp.jinja relies on to register a synapse without its _hpc/_lbl twins.
+_SINGLE_VARIANT_DECLARATIONS = {
+    "model_manager.h": "void register_specific_connection_model_( const std::string& name );",
+    "model_manager_impl.h": "template < typename CompleteConnectionT >\nvoid\n"
+                            "ModelManager::register_specific_connection_model_( const std::string& name )",
+}
+
+
+def _registers_single_synapse_variants(include_dir: str) -> bool:
+    """Whether NEST's headers have the registration of one synapse variant jitnest calls (NEST 3.x)."""
+    for header, declaration in _SINGLE_VARIANT_DECLARATIONS.items():
+        try:
+            if declaration not in Path(include_dir, header).read_text():
+                return False
+        except OSError:
+            return False
+    return True
+
+
 def _sha256_of(path: str) -> str:
     try:
         return hashlib.sha256(Path(path).read_bytes()).hexdigest()
@@ -183,4 +214,6 @@ def detect() -> Toolchain:
         gsl_include=_gsl_include(),
         cmake_project_dir=_cmake_project_dir(),
         extra_flags=tuple(os.environ.get("JITNEST_CXXFLAGS", "").split()),
+        registers_single_synapse_variants=_registers_single_synapse_variants(
+            _nest_include_dir(package_dir, nest_config)),
     )

@@ -16,8 +16,8 @@ from conftest import NETWORKS, run_python
 pytestmark = pytest.mark.slow
 
 
-def _run(mode: str, module: str, out: Path, threads: int) -> dict:
-    run_python(NETWORKS / "stdp_network.py", mode, module, str(out), str(threads))
+def _run(mode: str, module: str, out: Path, threads: int, twin: str = "") -> dict:
+    run_python(NETWORKS / "stdp_network.py", mode, module, str(out), str(threads), twin)
     return json.loads(out.read_text())
 
 
@@ -39,3 +39,21 @@ def test_jitnest_equals_manual_workflow(manual_stdp_module, tmp_path, threads):
     assert manual["synapse_model"] == "stdp_synapse_nestml__with_iaf_psc_exp_neuron_nestml"
     assert jit["neuron_model"] == "iaf_psc_exp_neuron"
     assert jit["synapse_model"] == "stdp_synapse_nestml"
+    # NEST's _hpc/_lbl twins of the synapse are compiled only when the network names them.
+    assert jit["real_synapse_models"] == ["stdp_synapse_nestml__with_iaf_psc_exp_neuron_nestml"]
+
+
+@pytest.mark.parametrize("twin", ["_hpc", "_lbl"])
+def test_twin_named_by_the_network_equals_nests_own_twin(manual_stdp_module, tmp_path, twin):
+    """jitnest registers a twin itself (module.cpp.jinja); NESTML's module registers it through NEST."""
+    manual = _run("manual", str(manual_stdp_module), tmp_path / "manual.json", 1, twin)
+    jit = _run("jitnest", "-", tmp_path / "jitnest.json", 1, twin)
+
+    assert len(manual["senders"]) > 1000
+    for key in ("ids", "senders", "times", "sources", "targets", "weights"):
+        assert jit[key] == manual[key], key
+    assert len(set(jit["weights"])) > 10, "STDP must have changed the weights"
+    assert manual["synapse_model"] == "stdp_synapse_nestml__with_iaf_psc_exp_neuron_nestml" + twin
+    assert jit["synapse_model"] == "stdp_synapse_nestml" + twin
+    generated = "stdp_synapse_nestml__with_iaf_psc_exp_neuron_nestml"
+    assert jit["real_synapse_models"] == [generated, generated + twin]

@@ -1,9 +1,11 @@
 """The STDP network of the jitnest core issue, run one of two ways in a fresh process.
 
-``python stdp_network.py manual MODULE.so OUT.json [THREADS]``: plain PyNEST with a module built by
-the manual NESTML workflow, mangled names, ``nest.Install``.
-``python stdp_network.py jitnest - OUT.json [THREADS]``: ``import jitnest as nest`` and the names a
-user writes.
+``python stdp_network.py manual MODULE.so OUT.json [THREADS [TWIN]]``: plain PyNEST with a module built
+by the manual NESTML workflow, mangled names, ``nest.Install``.
+``python stdp_network.py jitnest - OUT.json [THREADS [TWIN]]``: ``import jitnest as nest`` and the names
+a user writes; also reports the synapse models the real kernel has.
+
+TWIN (``_hpc`` or ``_lbl``) connects through NEST's twin of the STDP synapse instead.
 
 Writes node IDs, spikes, final weights and the model names NEST reports, as JSON. Spikes are sorted by
 (time, sender) and connections by (source, target): with several threads the order in which NEST
@@ -50,15 +52,18 @@ def run(nest, neuron: str, synapse: str, module: str | None, threads: int) -> di
 def main() -> None:
     mode, module, out = sys.argv[1:4]
     threads = int(sys.argv[4]) if len(sys.argv) > 4 else 1
+    twin = sys.argv[5] if len(sys.argv) > 5 else ""
     if mode == "manual":
         import nest
 
         result = run(nest, "iaf_psc_exp_neuron_nestml__with_stdp_synapse_nestml",
-                     "stdp_synapse_nestml__with_iaf_psc_exp_neuron_nestml", module, threads)
+                     "stdp_synapse_nestml__with_iaf_psc_exp_neuron_nestml" + twin, module, threads)
     else:
         import jitnest as nest
+        from jitnest.pynest import REAL
 
-        result = run(nest, "iaf_psc_exp_neuron", "stdp_synapse_nestml", None, threads)
+        result = run(nest, "iaf_psc_exp_neuron", "stdp_synapse_nestml" + twin, None, threads)
+        result["real_synapse_models"] = sorted(m for m in REAL.synapse_models if "nestml" in m)
     with open(out, "w") as handle:
         json.dump(result, handle)
 
