@@ -61,7 +61,10 @@ class WorkerCrash(RuntimeError):
 
 
 def _worker_environment() -> dict[str, str]:
-    return dict(os.environ, PYTHONHASHSEED="0", PYNEST_QUIET="1")
+    from .cache import cache_root
+
+    return dict(os.environ, PYTHONHASHSEED="0", PYNEST_QUIET="1",
+                JITNEST_TEMPLATE_CACHE=str(cache_root() / "templates"))
 
 
 def _run_in_new_process(request: dict) -> WorkerResult:

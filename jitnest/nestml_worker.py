@@ -59,6 +59,7 @@ import json
 import math
 import os
 import re
+import shutil
 import signal
 import socket
 import sys
@@ -281,6 +282,7 @@ def _configure_nestml(
     from pynestml.frontend import pynestml_frontend as frontend
 
     _install_syntax_error_hook()
+    _keep_compiled_templates()
     # Logging level ERROR: NESTML still records every message in Logger.log (we read them from
     # there); it only *prints* errors, and those go to stderr.
     frontend.configure_front_end(
@@ -293,6 +295,35 @@ def _configure_nestml(
         codegen_opts=codegen_opts,
     )
     frontend.init_predefined()
+
+
+def _keep_compiled_templates() -> None:
+    """Give every Jinja2 environment NESTML creates a bytecode cache in ``$JITNEST_TEMPLATE_CACHE``.
+
+    NESTML compiles its templates anew in every process (~0.4 s of a pair's generation). Jinja2's
+    own file cache keys each template by name, file and a checksum of its source, and writes
+    atomically; the directory is per Jinja2 version.
+    """
+    import jinja2
+
+    directory = os.environ.get("JITNEST_TEMPLATE_CACHE")
+    if not directory or getattr(jinja2.Environment.__init__, "_jitnest_cache", False):
+        return
+    directory = os.path.join(directory, f"jinja2-{jinja2.__version__}")
+    try:
+        os.makedirs(directory, mode=0o700, exist_ok=True)
+    except OSError:
+        return
+    cache = jinja2.FileSystemBytecodeCache(directory)
+    original_init = jinja2.Environment.__init__
+
+    def init_with_cache(self: Any, *args: Any, **kwargs: Any) -> None:
+        original_init(self, *args, **kwargs)
+        if self.bytecode_cache is None:
+            self.bytecode_cache = cache
+
+    init_with_cache._jitnest_cache = True  # type: ignore[attr-defined]
+    jinja2.Environment.__init__ = init_with_cache
 
 
 def _install_syntax_error_hook() -> None:
@@ -1420,14 +1451,15 @@ def op_generate(request: dict[str, Any]) -> dict[str, Any]:
     codegen_opts = _codegen_options(request, nest_version, [m for _, m in models])
     FrontendConfiguration.set_codegen_opts(codegen_opts)
     first = Logger.curr_message or 0
+    file_of_artifact = {os.path.basename(f): f for f in files}
+    branch_errors: list[dict[str, Any]] = []
     try:
-        _run_code_generation([m for _, m in models], codegen_opts, paired_only=paired_only)
+        branch_errors = _run_code_generation([m for _, m in models], codegen_opts, paired_only, file_of_artifact)
         crash: BaseException | None = None
     except (Exception, SystemExit) as exc:  # noqa: BLE001 -- report NESTML failures as errors
         crash = exc
     log_file = _write_log(target_dir)
-    file_of_artifact = {os.path.basename(f): f for f in files}
-    errors = _sorted_unique(_logged_errors(first, file_of_artifact, None))
+    errors = _sorted_unique(_logged_errors(first, file_of_artifact, None) + branch_errors)
     if crash is not None and not errors:  # else it is NESTML's "Error(s) occurred during code generation"
         errors.append(_exception_error(None, crash))
     if errors:
@@ -1540,7 +1572,8 @@ def _flag(request: dict[str, Any], key: str) -> bool:
     return value
 
 
-def _run_code_generation(models: list[Any], codegen_opts: dict[str, Any], paired_only: bool = False) -> None:
+def _run_code_generation(models: list[Any], codegen_opts: dict[str, Any], paired_only: bool = False,
+                         file_of_artifact: dict[str, str] | None = None) -> list[dict[str, Any]]:
     """NESTML's ``process()`` after validation, minus its builder and its report directory.
 
     ``process()`` builds the code generator without options (so it always starts the NEST version
@@ -1549,7 +1582,9 @@ def _run_code_generation(models: list[Any], codegen_opts: dict[str, Any], paired
 
     With ``paired_only``, a neuron that is paired with synapses is generated only in its paired
     form: NESTML would also analyse and generate the neuron alone (its "twin"), which a caller
-    that needs only the pair pays for in ODE analysis, rendering and compiling.
+    that needs only the pair pays for in ODE analysis, rendering and compiling. The synapses are
+    then transformed, analysed and rendered in a forked child beside the neurons (``_SynapseBranch``;
+    ``JITNEST_NESTML_SPLIT=0``: all in this process). Returns the errors the child reported.
     """
     from pynestml.exceptions.code_generator_options_exception import CodeGeneratorOptionsException
     from pynestml.frontend import pynestml_frontend as frontend
@@ -1563,18 +1598,147 @@ def _run_code_generation(models: list[Any], codegen_opts: dict[str, Any], paired
             raise CodeGeneratorOptionsException(f'The code generator option "{key}" does not exist.')
     limit = sys.getrecursionlimit()
     sys.setrecursionlimit(max(limit, 10000))  # as NESTML's command line does: deep generated expressions
+    branch: _SynapseBranch | None = None
     try:
         # frontend.transform_models(), with the twins dropped right after pairing (before ODE analysis)
         metadata: dict[str, dict[str, Any]] = {}
         transformed: list[Any] = list(models)
-        for transformer in transformers:
+        remaining = list(transformers)
+        while remaining:
+            transformer = remaining.pop(0)
             transformed = list(transformer.transform(transformed, metadata))
             if paired_only and isinstance(transformer, SynapsePostNeuronTransformer):
                 paired = {pair["neuron"] + SUFFIX for pair in codegen_opts["neuron_synapse_pairs"]}
                 transformed = [m for m in transformed if m.get_name() not in paired]
+                if os.environ.get("JITNEST_NESTML_SPLIT", "1") != "0":
+                    branch = _SynapseBranch.fork(transformed, remaining, code_generator, metadata,
+                                                 file_of_artifact or {})
+                    transformed = branch.models
         frontend.generate_code(code_generator, list(transformed), metadata)
+        if branch is not None:
+            branch.join(code_generator, metadata)
     finally:
         sys.setrecursionlimit(limit)
+        if branch is not None:
+            branch.discard()
+    return branch.errors if branch is not None else []
+
+
+class _SynapseBranch:
+    """The synapses of a generation, analysed and rendered in a forked child while this process
+    does the neurons (after pairing, NESTML treats each model on its own until the module files).
+
+    The child writes into a directory of its own and reports NESTML's errors through a pipe;
+    ``join`` moves its model files into the target directory and rewrites the module files for
+    all models. It takes about the time of the neurons alone. For the STDP pair the files are
+    byte-identical to generating everything in one process (tests/test_nestml_worker.py). In
+    general the order of some declarations in a neuron can differ (NESTML orders them through sets
+    of AST nodes, which hash by identity, so by allocation history), never what they compute; for
+    given inputs the output is the same on every run.
+    """
+
+    def __init__(self, models: list[Any], synapses: list[Any], pid: int, reader: int, directory: str) -> None:
+        self.models, self.synapses = models, synapses
+        self._pid, self._reader, self._directory = pid, reader, directory
+        self.errors: list[dict[str, Any]] = []
+
+    @classmethod
+    def fork(cls, models: list[Any], transformers: list[Any], code_generator: Any,
+             metadata: dict[str, dict[str, Any]], file_of_artifact: dict[str, str]) -> _SynapseBranch:
+        """Fork; the child runs ``transformers`` and the code generator on the synapses of
+        ``models``; the parent goes on with the returned branch's ``models`` (the neurons)."""
+        from pynestml.codegeneration.code_generator_utils import CodeGeneratorUtils
+        from pynestml.frontend.frontend_configuration import FrontendConfiguration
+
+        neurons, synapses = CodeGeneratorUtils.get_model_types_from_names(
+            models, synapse_models=code_generator.get_option("synapse_models"))
+        directory = os.path.join(FrontendConfiguration.get_target_path(), ".synapses")
+        os.makedirs(directory)
+        reader, writer = os.pipe()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:  # the child never returns from here
+            os.close(reader)
+            cls._generate_in_child(synapses, transformers, code_generator, metadata, directory, writer,
+                                   file_of_artifact)
+        os.close(writer)
+        _set_continuous_post_ports(synapses, metadata)  # NESTML sets them on the neurons from the synapses
+        return cls(neurons, synapses, pid, reader, directory)
+
+    @staticmethod
+    def _generate_in_child(synapses: list[Any], transformers: list[Any], code_generator: Any,
+                           metadata: dict[str, dict[str, Any]], directory: str, writer: int,
+                           file_of_artifact: dict[str, str]) -> None:
+        status = 1
+        try:
+            from pynestml.frontend import pynestml_frontend as frontend
+            from pynestml.frontend.frontend_configuration import FrontendConfiguration
+            from pynestml.utils.logger import Logger
+
+            FrontendConfiguration.target_path = directory
+            first = Logger.curr_message or 0
+            crash = None
+            try:
+                for transformer in transformers:
+                    synapses = list(transformer.transform(synapses, metadata))
+                frontend.generate_code(code_generator, synapses, metadata)
+            except (Exception, SystemExit) as exc:  # noqa: BLE001 -- reported to the parent
+                crash = exc
+            errors = _logged_errors(first, file_of_artifact, None)
+            if crash is not None and not errors:
+                errors.append(_exception_error(None, crash))
+            with os.fdopen(writer, "w") as pipe:
+                json.dump(errors, pipe)
+            status = 0
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(status)
+
+    def join(self, code_generator: Any, metadata: dict[str, dict[str, Any]]) -> None:
+        """Wait for the child; take over its files and errors; write the module files for all models."""
+        from pynestml.frontend.frontend_configuration import FrontendConfiguration
+
+        with os.fdopen(self._reader) as pipe:
+            answer = pipe.read()
+        self._reader = -1
+        _, status = os.waitpid(self._pid, 0)
+        self._pid = 0
+        if status != 0 or not answer:
+            raise RuntimeError(f"the process generating the synapses died (wait status {status})")
+        self.errors = json.loads(answer)
+        if self.errors:
+            return
+        target = FrontendConfiguration.get_target_path()
+        module_files = set(os.listdir(target))
+        for name in os.listdir(self._directory):
+            if name not in module_files:
+                os.replace(os.path.join(self._directory, name), os.path.join(target, name))
+        code_generator.generate_module_code(self.models, self.synapses, metadata)
+
+    def discard(self) -> None:
+        if self._reader >= 0:
+            os.close(self._reader)
+            self._reader = -1
+        if self._pid:
+            os.kill(self._pid, signal.SIGKILL)
+            os.waitpid(self._pid, 0)
+            self._pid = 0
+        shutil.rmtree(self._directory, ignore_errors=True)
+
+
+def _set_continuous_post_ports(synapses: list[Any], metadata: dict[str, dict[str, Any]]) -> None:
+    """What NESTCodeGenerator.generate_code does for each synapse before rendering its neuron."""
+    from pynestml.frontend.frontend_configuration import FrontendConfiguration
+    from pynestml.utils.ast_utils import ASTUtils
+
+    pairs = FrontendConfiguration.get_codegen_opts().get("neuron_synapse_pairs")
+    for synapse in synapses:
+        if pairs is not None and "paired_neuron" in metadata[synapse.name]:
+            neuron = metadata[synapse.name]["paired_neuron"]
+            ports = ASTUtils.get_post_ports_of_neuron_synapse_pair(neuron, synapse, pairs)
+            metadata[neuron.name]["continuous_post_ports"] = [p for p in ports if isinstance(p, (tuple, list))]
 
 
 def _write_log(target_dir: str) -> str:

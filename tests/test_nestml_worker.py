@@ -221,7 +221,8 @@ def ask_server(socket_path: Path, request: dict[str, Any]) -> tuple[dict[str, An
 
 def test_server_paired_only_generates_the_same_pair(server: Path, generated: dict[str, Any], tmp_path: Path) -> None:
     """A forked child of the server, asked for the pair only, writes the pair's files byte for byte
-    as a fresh worker process does, and leaves out the neuron alone."""
+    as a fresh worker process does, and leaves out the neuron alone. (Pair only, the synapse is
+    generated in a process of its own, beside the neuron: same bytes as all in one process.)"""
     response, _ = ask_server(server, stdp_pair_request(tmp_path / "code", paired_only=True))
     assert response["ok"], response
     names = {m["name"] for m in response["models"]}
@@ -232,6 +233,7 @@ def test_server_paired_only_generates_the_same_pair(server: Path, generated: dic
         for name in filter(None, (model["header"], model["source"])):
             assert (forked / name).read_bytes() == (fresh / name).read_bytes(), name
     assert "iaf_psc_exp_neuron_nestml.cpp" not in response["files"]
+    assert not any(name.startswith(".synapses") for name in response["files"])
 
 
 def test_server_answers_errors_and_keeps_serving(server: Path, tmp_path: Path) -> None:
