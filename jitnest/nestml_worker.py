@@ -283,6 +283,7 @@ def _configure_nestml(
 
     _install_syntax_error_hook()
     _keep_compiled_templates()
+    _cache_lexer_start_states()
     # Logging level ERROR: NESTML still records every message in Logger.log (we read them from
     # there); it only *prints* errors, and those go to stderr.
     frontend.configure_front_end(
@@ -324,6 +325,46 @@ def _keep_compiled_templates() -> None:
 
     init_with_cache._jitnest_cache = True  # type: ignore[attr-defined]
     jinja2.Environment.__init__ = init_with_cache
+
+
+def _cache_lexer_start_states() -> None:
+    """Make ANTLR keep the start state of NESTML's lexer instead of recomputing it for every token.
+
+    ANTLR caches a lexer's start state unless a semantic predicate is reachable from it; NESTML's
+    ``NEWLINE`` rule starts with one (``atStartOfInput()``), so every token recomputed the closure
+    over all lexer rules: ~98% of lexing, ~0.4 s per model file. That closure depends on the input
+    only through the predicate's value at the token's start, so one start state per value is
+    exact (every library model lexes to the same tokens: tests/test_nestml_worker.py). Applied
+    only while NESTML's lexer has exactly that one predicate.
+    """
+    from antlr4.atn.LexerATNSimulator import LexerATNSimulator
+    from antlr4.atn.Transition import PredicateTransition
+    from pynestml.generated.PyNestMLLexer import PyNestMLLexer
+
+    if getattr(LexerATNSimulator.matchATN, "_jitnest_cache", False):
+        return
+    predicates = [(transition.ruleIndex, transition.predIndex) for state in PyNestMLLexer.atn.states
+                  for transition in state.transitions if isinstance(transition, PredicateTransition)]
+    if len(predicates) != 1 or PyNestMLLexer.ruleNames[predicates[0][0]] != "NEWLINE":
+        return
+    (rule, predicate), = predicates
+    original = LexerATNSimulator.matchATN
+    start_states: dict[tuple[int, int, bool], Any] = {}
+
+    def match_atn(self: Any, input: Any) -> Any:  # noqa: A002 -- ANTLR's parameter name
+        if not isinstance(self.recog, PyNestMLLexer):
+            return original(self, input)
+        dfa = self.decisionToDFA[self.mode]
+        key = (id(dfa), self.mode, bool(self.evaluatePredicate(input, rule, predicate, False)))
+        start = start_states.get(key)
+        if start is None:  # what original() computes before it calls execATN
+            closure = self.computeStartState(input, self.atn.modeToStartState[self.mode])
+            closure.hasSemanticContext = False
+            start = start_states[key] = self.addDFAState(closure)
+        return self.execATN(input, start)
+
+    match_atn._jitnest_cache = True  # type: ignore[attr-defined]
+    LexerATNSimulator.matchATN = match_atn
 
 
 def _install_syntax_error_hook() -> None:

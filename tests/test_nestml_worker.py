@@ -243,3 +243,36 @@ def test_server_answers_errors_and_keeps_serving(server: Path, tmp_path: Path) -
     assert not response["ok"] and response["errors"][0]["file"] == str(broken)
     response, _ = ask_server(server, {"op": "parse", "files": [str(IAF_PSC_EXP)]})
     assert response["ok"] and response["models"][0]["name"] == "iaf_psc_exp_neuron"
+
+
+_LEX_EVERY_LIBRARY_MODEL = r"""
+import glob, importlib.util, json, sys
+from antlr4 import CommonTokenStream, InputStream
+from pynestml.generated.PyNestMLLexer import PyNestMLLexer
+
+spec = importlib.util.spec_from_file_location("nestml_worker", sys.argv[1])
+worker = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(worker)
+
+def tokens(text):
+    stream = CommonTokenStream(PyNestMLLexer(InputStream(text)))
+    stream.fill()
+    return [(t.type, t.start, t.stop, t.line, t.column, t.channel, t.text) for t in stream.tokens]
+
+files = sorted(glob.glob(sys.argv[2] + "/*/*.nestml"))
+texts = [open(f).read() for f in files]
+# inputs that start with blanks, where the predicate holds
+texts += [prefix + texts[0] for prefix in ("   ", "\t", "\n  ", "  \n", "# note\n  ")]
+plain = [tokens(text) for text in texts]
+worker._cache_lexer_start_states()
+print(json.dumps({"files": len(files), "tokens": sum(map(len, plain)), "same": plain == [tokens(t) for t in texts]}))
+"""
+
+
+def test_cached_lexer_start_states_give_the_same_tokens_for_every_library_model() -> None:
+    """The worker caches the start state of NESTML's lexer (see _cache_lexer_start_states)."""
+    completed = subprocess.run([sys.executable, "-c", _LEX_EVERY_LIBRARY_MODEL, str(WORKER), str(MODELS)],
+                               capture_output=True, text=True, timeout=600, check=True)
+    answer = json.loads(completed.stdout.strip().splitlines()[-1])
+    assert answer["files"] >= 30 and answer["tokens"] > 10000
+    assert answer["same"]
