@@ -9,6 +9,7 @@ Layout under the cache root (``$JITNEST_CACHE_DIR``, else the user cache dir), c
     tmp/<key>.<pid>.<rand>/   builds in progress; renamed into modules/ when complete
     logs/                     logs of failed builds, kept for the user
     templates/                NESTML's templates as compiled by Jinja2 (see nestml_worker)
+    servers/                  sockets, PID files and logs of shared NESTML servers (nestml_adapter)
 
 Contract: an entry under ``modules/`` is complete or absent. A build writes into ``tmp/`` and
 is published with one ``rename``; a build killed mid-way leaves only a ``tmp/`` directory,

@@ -5,16 +5,20 @@ process, so jitnest never imports it. Each request runs ``nestml_worker.py`` in 
 own, with ``PYTHONHASHSEED=0`` (NESTML's output order follows the hash seed), and reads one JSON
 answer. NESTML's own chatter is kept as a log for error messages.
 
-Requests go to a fork server (the worker in serve mode, started at the first request of this
-process, or earlier through ``prestart_server``): it has imported NESTML once and answers each
-request in a forked child, which saves the ~1 s import per request while keeping a fresh NESTML
-state per request. If the server cannot be started, or ``JITNEST_NESTML_SERVER=0``, each request
-starts a worker process of its own.
+Requests go to a fork server (the worker in serve mode, see ``_SharedServer``: shared by this
+user's processes with the same settings, started by the first request that finds none, or
+earlier through ``prestart_server``, and gone after a minute without requests): it has imported
+NESTML once and answers each request in a forked child, which saves the ~1 s import per request
+while keeping a fresh NESTML state per request. If the server cannot be started, or
+``JITNEST_NESTML_SERVER=0``, each request starts a worker process of its own.
 """
 
 from __future__ import annotations
 
 import atexit
+import contextlib
+import fcntl
+import hashlib
 import itertools
 import json
 import os
@@ -33,6 +37,7 @@ from .errors import ModelProblem
 WORKER = Path(__file__).resolve().parent / "nestml_worker.py"
 _SERVER_START_SECONDS = 120.0
 _SERVER_IDLE_SECONDS = 60.0  # then the server exits; the next request starts another one
+_MAX_SOCKET_PATH = 100  # Linux allows 107 bytes for a Unix socket's path
 
 
 @dataclass
@@ -83,37 +88,41 @@ class _ServerUnavailable(Exception):
     """The fork server could not be started or reached (not a failure of the request itself)."""
 
 
-class _ForkServer:
-    """A worker in serve mode, owned by this process; it exits when this process does.
+class _SharedServer:
+    """The fork server of this user for this Python, worker and jitnest settings.
 
-    Thread-safe: every request is its own connection, answered by its own forked child.
+    The first process that needs NESTML starts it (detached, in a session of its own); every
+    process with the same settings uses it, one connection per request, so it is thread- and
+    fork-safe; it exits after ``_SERVER_IDLE_SECONDS`` without requests. So the next run of a
+    script, another MPI rank or a parallel sweep does not import NESTML again, and there is at
+    most one server per user and settings, not one per process.
     """
 
-    def __init__(self) -> None:
-        self.owner = os.getpid()  # a forked copy of this process must neither use nor close it
-        self._directory = Path(tempfile.mkdtemp(prefix="jitnest-nestml-"))  # 0700: private to the user
-        self._socket_path = str(self._directory / "socket")
+    def __init__(self, socket_path: Path) -> None:
+        self.socket_path = socket_path
+        self._start_lock = threading.Lock()
+        self._logs: Path | None = None
+        self._logs_owner = 0
         self._requests = itertools.count()
-        stderr_path = self._directory / "server.log"
-        with open(stderr_path, "wb") as stderr:
-            self._process = subprocess.Popen(
-                [sys.executable, str(WORKER), "--serve", self._socket_path, "--idle", str(_SERVER_IDLE_SECONDS)],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE, stderr=stderr, env=_worker_environment())
-        atexit.register(self.close)
-        ready, _, _ = select.select([self._process.stdout], [], [], _SERVER_START_SECONDS)
-        line = self._process.stdout.readline() if ready else b""
-        if line.strip() != b"ready":
-            self.close()
-            raise _ServerUnavailable(f"NESTML fork server did not start: {stderr_path.read_text()[-2000:]}"
-                                     if stderr_path.exists() else "NESTML fork server did not start")
+
+    @property
+    def pid_path(self) -> Path:
+        return Path(f"{self.socket_path}.pid")
+
+    def _log_path(self) -> Path:
+        """A file for one request's NESTML output, in a directory private to this process."""
+        if self._logs is None or self._logs_owner != os.getpid():
+            self._logs = Path(tempfile.mkdtemp(prefix="jitnest-nestml-"))  # 0700: private to the user
+            self._logs_owner = os.getpid()
+            atexit.register(shutil.rmtree, self._logs, True)
+        return self._logs / f"request-{next(self._requests)}.log"
 
     def run(self, request: dict) -> WorkerResult:
-        log_path = self._directory / f"request-{next(self._requests)}.log"
+        log_path = self._log_path()
         envelope = json.dumps({"request": request, "log_file": str(log_path)}).encode()
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
             try:
-                connection.connect(self._socket_path)
+                connection.connect(str(self.socket_path))
                 connection.sendall(envelope)
                 connection.shutdown(socket.SHUT_WR)
             except OSError as error:
@@ -129,91 +138,114 @@ class _ForkServer:
         try:
             answer = json.loads(b"".join(chunks))
         except ValueError:
-            if not log and self._exited_meanwhile():
-                raise _ServerUnavailable("NESTML fork server exited (idle) before forking") from None
+            if not log:  # no child was forked: the server was closing (idle) or was killed
+                raise _ServerUnavailable("NESTML fork server closed the connection unanswered") from None
             raise WorkerCrash("NESTML worker exited without an answer", log) from None
         return WorkerResult(answer, log)
 
-    def _exited_meanwhile(self) -> bool:
-        """Whether the server is gone: a connection made while it was closing for idleness is
-        dropped unanswered (no child was forked for it, so nothing was logged)."""
+    def running(self) -> bool:
+        """Whether the server that wrote the PID file is alive and its socket is there."""
         try:
-            self._process.wait(timeout=1)
-        except subprocess.TimeoutExpired:
+            pid = int(self.pid_path.read_text())
+        except (OSError, ValueError):
             return False
-        return True
+        with contextlib.suppress(ChildProcessError):  # started by this process: reap it if it ended
+            if os.waitpid(pid, os.WNOHANG)[0] == pid:
+                return False
+        try:
+            os.kill(pid, 0)
+        except OSError:
+            return False
+        return self.socket_path.exists()
 
-    def usable(self) -> bool:
-        return self.owner == os.getpid() and self._process.poll() is None
+    def start(self) -> None:
+        """Make sure a server runs (start one unless another process has, or does so meanwhile)."""
+        with self._start_lock, open(f"{self.socket_path}.lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, or if this process dies
+            if self.running():
+                return
+            self.socket_path.unlink(missing_ok=True)
+            log_path = Path(f"{self.socket_path}.log")
+            with open(log_path, "wb") as stderr:
+                process = subprocess.Popen(
+                    [sys.executable, str(WORKER), "--serve", str(self.socket_path),
+                     "--idle", str(_SERVER_IDLE_SECONDS), "--detached"],
+                    stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=stderr, env=_worker_environment(),
+                    start_new_session=True)  # not killed with this process (Ctrl-C, terminal hang-up)
+            ready, _, _ = select.select([process.stdout], [], [], _SERVER_START_SECONDS)
+            line = process.stdout.readline() if ready else b""
+            process.stdout.close()
+            if line.strip() != b"ready":
+                process.kill()
+                raise _ServerUnavailable(f"NESTML fork server did not start: {log_path.read_text()[-2000:]}")
 
-    def close(self, wait: bool = True) -> None:
-        """Tell the server to exit; with ``wait``, also reap it (its interpreter shutdown takes
-        ~0.4 s, so a build does not wait: the exit handler registered at start reaps it)."""
-        if self.owner != os.getpid():
-            return
-        if self._process.poll() is None:
-            self._process.stdin.close()  # the server's signal to exit
-            if wait:
-                try:
-                    self._process.wait(timeout=5)
-                except subprocess.TimeoutExpired:
-                    self._process.kill()
-        shutil.rmtree(self._directory, ignore_errors=True)
+
+def _server_socket_path() -> Path | None:
+    """Where the server for this process's settings listens; None if that path is too long for a
+    Unix socket (then every request starts a worker process of its own)."""
+    from .cache import cache_root
+
+    settings = sorted((k, v) for k, v in os.environ.items() if k.startswith("JITNEST_") or k == "PYTHONPATH")
+    identity = hashlib.sha256(json.dumps([sys.executable, WORKER.read_text(), settings]).encode()).hexdigest()
+    directory = cache_root() / "servers"
+    path = directory / f"{identity[:16]}.sock"
+    if len(str(path)) > _MAX_SOCKET_PATH:
+        return None
+    directory.mkdir(mode=0o700, exist_ok=True)
+    return path
 
 
-_server: _ForkServer | None = None
+_server: _SharedServer | None = None
 _server_failed = False
 _server_lock = threading.Lock()
 
 
-def _fork_server() -> _ForkServer | None:
-    """This process's fork server, started on first use; None if disabled or it cannot start."""
+def _shared_server() -> _SharedServer | None:
+    """The shared fork server's handle; None if servers are disabled or cannot be used here."""
     global _server, _server_failed
     with _server_lock:
-        if _server is not None and _server.usable():
+        if _server is not None or _server_failed:
             return _server
-        if _server is not None:
-            _server.close(wait=False)  # exited (idle, killed): remove its directory
-        if _server_failed or os.environ.get("JITNEST_NESTML_SERVER", "1") == "0" or not hasattr(os, "fork"):
-            return None
-        try:
-            _server = _ForkServer()
-        except (_ServerUnavailable, OSError):
+        if os.environ.get("JITNEST_NESTML_SERVER", "1") == "0" or not hasattr(os, "fork"):
             _server_failed = True
             return None
+        path = _server_socket_path()
+        if path is None:
+            _server_failed = True
+            return None
+        _server = _SharedServer(path)
         return _server
 
 
 def prestart_server() -> None:
-    """Start this process's fork server in the background, when a script has just said it will
-    need NESTML (it added a model file that was never parsed): its ~1 s of imports then overlap the
-    script's own work instead of delaying the first ``Create``. No-op if a server runs or is
-    disabled."""
-    if _server is not None and _server.usable():
+    """Start the shared fork server in the background, when a script has just said it will need
+    NESTML (it added a model file that was never parsed): its ~1 s of imports then overlap the
+    script's own work instead of delaying the first ``Create``. No-op if one runs or is disabled."""
+    server = _shared_server()
+    if server is None or server.running():
         return
-    threading.Thread(target=_fork_server, name="jitnest-nestml-server-start", daemon=True).start()
+    threading.Thread(target=_start_quietly, args=(server,), name="jitnest-nestml-server-start",
+                     daemon=True).start()
 
 
-def stop_server() -> None:
-    """Stop this process's NESTML fork server now; the next request starts another one.
-
-    jitnest calls this once the network is built: NESTML is rarely needed after that, and on a
-    cold cache every MPI rank would otherwise keep a server (~115 MB each) until it idles out.
-    """
-    global _server
-    with _server_lock:
-        if _server is not None:
-            _server.close(wait=False)
-            _server = None
+def _start_quietly(server: _SharedServer) -> None:
+    with contextlib.suppress(_ServerUnavailable, OSError):
+        server.start()
 
 
 def _run(request: dict) -> WorkerResult:
-    server = _fork_server()
+    global _server_failed
+    server = _shared_server()
     if server is not None:
-        try:
-            return server.run(request)
-        except _ServerUnavailable:
-            pass  # e.g. the server was killed: a process of its own still answers
+        for _ in range(2):  # e.g. the server idled out or was killed just now: start another once
+            try:
+                return server.run(request)
+            except _ServerUnavailable:
+                try:
+                    server.start()
+                except (_ServerUnavailable, OSError):
+                    _server_failed = True  # a process of its own still answers, now and from now on
+                    break
     return _run_in_new_process(request)
 
 

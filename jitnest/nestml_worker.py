@@ -95,7 +95,7 @@ def main() -> int:
     """Read one request from stdin, write one response to stdout, return the exit code."""
     if sys.argv[1:2] == ["--serve"]:
         idle = float(sys.argv[4]) if sys.argv[3:4] == ["--idle"] else None
-        return serve(sys.argv[2], idle)
+        return serve(sys.argv[2], idle, detached="--detached" in sys.argv)
     response_fd = _divert_stdout_to_stderr()
     try:
         request = json.loads(sys.stdin.read())
@@ -133,13 +133,14 @@ _PRELOAD = (
 )
 
 
-def serve(socket_path: str, idle_seconds: float | None = None) -> int:
+def serve(socket_path: str, idle_seconds: float | None = None, detached: bool = False) -> int:
     """Fork server: import NESTML once, answer each connection on ``socket_path`` in a forked child.
 
     The server process never runs NESTML itself (only imports it), so every child starts from the
     state a fresh worker process would have. Children are not waited for (SIGCHLD is ignored, so
-    the kernel reaps them); the server exits when stdin reaches end of file or after
-    ``idle_seconds`` without a connection.
+    the kernel reaps them); the server exits after ``idle_seconds`` without a connection, and also
+    when stdin reaches end of file unless ``detached`` (a server shared by several processes,
+    which writes its process ID to ``socket_path + ".pid"`` and removes both files when it exits).
     """
     import importlib
     import selectors
@@ -148,31 +149,52 @@ def serve(socket_path: str, idle_seconds: float | None = None) -> int:
         importlib.import_module(name)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the parent; stdin EOF ends us
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+    if detached:
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(socket_path)
-    listener.listen(16)
+    listener.listen(64)
+    own_socket = os.stat(socket_path).st_ino
+    if detached:
+        with open(socket_path + ".pid", "w") as pid_file:
+            pid_file.write(f"{os.getpid()}\n")
     sys.stdout.write("ready\n")
     sys.stdout.flush()
     selector = selectors.DefaultSelector()
     selector.register(listener, selectors.EVENT_READ)
-    selector.register(sys.stdin, selectors.EVENT_READ)
-    while True:
-        events = selector.select(idle_seconds)
-        if not events:  # idle: free the memory; the parent starts another server when needed
-            listener.close()
-            return 0
-        for key, _ in events:
-            if key.fileobj is sys.stdin:
-                if not os.read(sys.stdin.fileno(), 4096):
+    if not detached:
+        selector.register(sys.stdin, selectors.EVENT_READ)
+    try:
+        while True:
+            events = selector.select(idle_seconds)
+            if not events:  # idle: free the memory; a client starts another server when needed
+                return 0
+            for key, _ in events:
+                if key.fileobj is sys.stdin:
+                    if not os.read(sys.stdin.fileno(), 4096):
+                        return 0
+                    continue
+                connection, _ = listener.accept()
+                if os.fork() == 0:
                     listener.close()
-                    return 0
-                continue
-            connection, _ = listener.accept()
-            if os.fork() == 0:
-                listener.close()
-                selector.close()
-                _serve_connection(connection)  # never returns
-            connection.close()
+                    selector.close()
+                    _serve_connection(connection)  # never returns
+                connection.close()
+    finally:
+        listener.close()
+        if detached:
+            _remove_own_files(socket_path, own_socket)
+
+
+def _remove_own_files(socket_path: str, own_socket: int) -> None:
+    """Remove the socket and PID files unless a newer server has replaced them meanwhile."""
+    try:
+        if os.stat(socket_path).st_ino != own_socket:
+            return
+        os.unlink(socket_path)
+        os.unlink(socket_path + ".pid")
+    except OSError:
+        pass
 
 
 def _serve_connection(connection: socket.socket) -> None:

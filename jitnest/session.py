@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import nestml_adapter, toolchain
+from . import toolchain
 from .builder import UnitBuilder
 from .cache import ModuleCache
 from .call_site import CallSite, capture
@@ -178,7 +178,6 @@ class Session:
                 del self.journal[position]
                 raise clone_error(error, entry.site) from error
         self.pending = False
-        nestml_adapter.stop_server()
 
     # --- parameters ---------------------------------------------------------------------
 

@@ -1,6 +1,7 @@
-"""jitnest's door to NESTML: the fork server it starts, and what happens when that server is gone.
+"""jitnest's door to NESTML: the shared fork server, and what happens when it is gone.
 
-Real NESTML throughout; each test runs in a process of its own so that it starts its own server.
+Real NESTML throughout. Each test runs its scripts in fresh processes with a cache directory of its
+own, so that it gets a server of its own (a server is shared by processes with the same settings).
 """
 
 from __future__ import annotations
@@ -12,84 +13,92 @@ from conftest import last_json, new_tiny_source, run_python
 
 IAF_PSC_EXP = Path(sys.prefix) / "models" / "neurons" / "iaf_psc_exp_neuron.nestml"
 
+_SERVER_PID = """
+def server_pid():
+    return int(adapter._server.pid_path.read_text())
+"""
 
-def test_requests_survive_a_killed_server() -> None:
+
+def _own_cache(tmp_path: Path) -> dict:
+    return {"JITNEST_CACHE_DIR": str(tmp_path / "cache")}
+
+
+def test_requests_survive_a_killed_server(tmp_path) -> None:
     """A server that dies (OOM killer, a stray kill) costs speed, never an answer."""
     completed = run_python(f"""
-import json, os, signal
+import json, os, signal, time
 from jitnest import nestml_adapter as adapter
+{_SERVER_PID}
 first = adapter.parse([{str(IAF_PSC_EXP)!r}])
-server = adapter._server
-os.kill(server._process.pid, signal.SIGKILL)
-server._process.wait()
+killed = server_pid()
+os.kill(killed, signal.SIGKILL)
 second = adapter.parse([{str(IAF_PSC_EXP)!r}])
-print(json.dumps({{"first": first.ok, "second": second.ok, "server_pid": server._process.pid,
-                   "new_server": adapter._server is not server}}))
-""")
+print(json.dumps({{"first": first.ok, "second": second.ok, "new_server": server_pid() != killed,
+                   "running": adapter._server.running()}}))
+""", env=_own_cache(tmp_path))
     result = last_json(completed)
-    assert result["first"] and result["second"], completed.stderr[-3000:]
-    assert result["new_server"]
+    assert result == {"first": True, "second": True, "new_server": True, "running": True}, completed.stderr[-3000:]
 
 
-def test_forked_process_does_not_stop_the_parents_server() -> None:
-    """Parameter sweeps fork after jitnest started its server; a child's exit must leave it alone."""
+def test_forked_process_shares_the_server(tmp_path) -> None:
+    """Parameter sweeps fork after jitnest used the server; parent and child both use it."""
     completed = run_python(f"""
 import json, os
 from jitnest import nestml_adapter as adapter
+{_SERVER_PID}
 model = {str(IAF_PSC_EXP)!r}
 assert adapter.parse([model]).ok
-server = adapter._server
+before = server_pid()
 pid = os.fork()
 if pid == 0:
-    ok = adapter.parse([model]).ok  # the child gets a server of its own
-    os._exit(0 if ok and adapter._server is not server else 1)
+    ok = adapter.parse([model]).ok
+    os._exit(0 if ok and server_pid() == before else 1)
 _, status = os.waitpid(pid, 0)
 print(json.dumps({{"child_status": status, "parent_ok": adapter.parse([model]).ok,
-                   "same_server": adapter._server is server, "alive": server.usable()}}))
-""")
+                   "same_server": server_pid() == before, "alive": adapter._server.running()}}))
+""", env=_own_cache(tmp_path))
     result = last_json(completed)
     expected = {"child_status": 0, "parent_ok": True, "same_server": True, "alive": True}
     assert result == expected, completed.stderr[-3000:]
 
 
-def test_idle_server_exits_and_is_replaced() -> None:
-    """An idle server frees its memory; the next request starts a new one and gets its answer."""
+def test_idle_server_exits_and_is_replaced(tmp_path) -> None:
+    """An idle server frees its memory and its files; the next request starts a new one."""
     completed = run_python(f"""
 import json, time
 from jitnest import nestml_adapter as adapter
+{_SERVER_PID}
 adapter._SERVER_IDLE_SECONDS = 1.0
 assert adapter.parse([{str(IAF_PSC_EXP)!r}]).ok
-first = adapter._server
+first = server_pid()
 time.sleep(3)
-exited = first._process.poll() is not None
+gone = not adapter._server.running() and not adapter._server.socket_path.exists()
 ok = adapter.parse([{str(IAF_PSC_EXP)!r}]).ok
-print(json.dumps({{"exited": exited, "ok": ok, "replaced": adapter._server is not first,
-                   "old_directory_removed": not first._directory.exists()}}))
-""")
-    assert last_json(completed) == {"exited": True, "ok": True, "replaced": True, "old_directory_removed": True}
+print(json.dumps({{"gone": gone, "ok": ok, "replaced": server_pid() != first}}))
+""", env=_own_cache(tmp_path))
+    assert last_json(completed) == {"gone": True, "ok": True, "replaced": True}, completed.stderr[-3000:]
 
 
-def test_server_stops_once_the_network_is_built() -> None:
-    """After the build NESTML is rarely needed; on a cold cache every MPI rank would otherwise hold
-    a server until it idles out."""
-    source = new_tiny_source("server_stop_neuron")  # never parsed before: the server must start
-    completed = run_python(f"""
-import json
+def test_server_outlives_the_script_and_serves_the_next_one(tmp_path) -> None:
+    """Running a script again (or another MPI rank, another sweep process) does not import NESTML
+    again: the server of the first run answers, until it has been idle for a minute."""
+    script = f"""
+import json, sys
 import jitnest as nest
 from jitnest import nestml_adapter as adapter
-nest.add_model_source({source!r})
-nest.Create("server_stop_neuron", 2)
-server = adapter._server
-started = server is not None and server.usable()
+{_SERVER_PID}
+nest.add_model_source(sys.argv[1])
+nest.Create(sys.argv[2], 2)
 nest.Simulate(1.0)
-stopped = adapter._server is None
-server._process.wait(timeout=30)  # told to exit, not waited for by the build
-print(json.dumps({{"started": started, "stopped": stopped, "exited": server._process.returncode == 0}}))
-""")
-    assert last_json(completed) == {"started": True, "stopped": True, "exited": True}
+print(json.dumps({{"pid": server_pid()}}))
+"""
+    env = _own_cache(tmp_path)
+    first = last_json(run_python(script, new_tiny_source("outlive_a_neuron"), "outlive_a_neuron", env=env))
+    second = last_json(run_python(script, new_tiny_source("outlive_b_neuron"), "outlive_b_neuron", env=env))
+    assert first["pid"] == second["pid"]
 
 
-def test_adding_a_new_model_starts_the_server_before_any_parse() -> None:
+def test_adding_a_new_model_starts_the_server_before_any_parse(tmp_path) -> None:
     """A script that adds a never-parsed model pays the server's imports while it sets up, not at
     Create. (A model parsed before starts nothing: test_cache's warm run sees no NESTML process.)"""
     source = new_tiny_source("prestart_neuron")
@@ -100,8 +109,8 @@ from jitnest import nestml_adapter as adapter
 assert adapter._server is None
 nest.add_model_source({source!r})
 deadline = time.monotonic() + 60
-while not (adapter._server is not None and adapter._server.usable()) and time.monotonic() < deadline:
+while not (adapter._server is not None and adapter._server.running()) and time.monotonic() < deadline:
     time.sleep(0.05)
-print(json.dumps({{"running": adapter._server is not None and adapter._server.usable()}}))
-""")
+print(json.dumps({{"running": adapter._server is not None and adapter._server.running()}}))
+""", env=_own_cache(tmp_path))
     assert last_json(completed) == {"running": True}
