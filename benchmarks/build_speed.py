@@ -6,7 +6,9 @@ in jitnest).
 
 * manual: benchmarks/manual_workflow.py (NESTML generation + g++ on all cores), fresh directory.
 * jitnest cold: a fresh cache, so generation + compile, and once per machine also the shared
-  precompiled header (reported separately: "first ever" vs "new model").
+  precompiled header (reported separately: "first ever" vs "new model"). jitnest's NESTML server
+  outlives a script by a minute (a rerun does not import NESTML again), so a case may find the
+  server an earlier case started; with ``--no-running-server`` every cold build starts without one.
 * warm overhead: whole-process wall time of the same small script run with plain NEST and the
   module pre-installed vs jitnest on a warm cache (median of several runs), difference.
 
@@ -19,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -80,6 +83,23 @@ def manual_build(case: str, work: Path) -> dict:
     return {"seconds": elapsed, **result}
 
 
+def stop_nestml_servers(cache: Path) -> None:
+    """Stop the NESTML servers of ``cache`` (they write their PIDs beside their sockets)."""
+    for pid_file in (cache / "servers").glob("*.pid"):
+        try:
+            pid = int(pid_file.read_text())
+            os.kill(pid, signal.SIGTERM)
+        except (OSError, ValueError):
+            continue
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                os.kill(pid, 0)
+            except OSError:
+                break
+            time.sleep(0.05)
+
+
 def jitnest_build(case: str, cache: Path) -> float:
     env = {**os.environ, "JITNEST_CACHE_DIR": str(cache), "JITNEST_QUIET": "1", "PYNEST_QUIET": "1"}
     elapsed, _ = timed([sys.executable, "-c", network_script(case, "jitnest", None)], env)
@@ -101,6 +121,8 @@ def main() -> None:
     parser.add_argument("--cases", nargs="+", default=list(CASES), choices=list(CASES))
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--out", type=Path, default=HERE / "results")
+    parser.add_argument("--no-running-server", action="store_true",
+                        help="stop jitnest's NESTML server before each cold build")
     args = parser.parse_args()
     rows = []
     with tempfile.TemporaryDirectory(prefix="jitnest-bench-") as temporary:
@@ -109,15 +131,18 @@ def main() -> None:
         for case in args.cases:
             work = Path(temporary) / case
             manual = manual_build(case, work)
+            if args.no_running_server:
+                stop_nestml_servers(shared_cache)
             cold = jitnest_build(case, shared_cache)
             row = {"case": case, "manual_seconds": manual["seconds"],
                    "manual_generate": manual["generate_seconds"], "manual_compile": manual["compile_seconds"],
-                   "jitnest_cold": cold, "cold_includes_pch": first}
+                   "jitnest_cold": cold, "cold_includes_pch": first, "server_stopped": args.no_running_server}
             row["ratio"] = cold / manual["seconds"]
             row.update(warm_overhead(case, manual["module"], shared_cache, args.repeat))
             rows.append(row)
             first = False
             print(json.dumps(row), flush=True)
+        stop_nestml_servers(shared_cache)  # its cache folder is about to go
     header = (f"{'case':>7} {'manual s':>9} {'jitnest cold s':>15} {'ratio':>6} "
               f"{'plain warm s':>13} {'jitnest warm s':>15} {'overhead s':>11}")
     print(header)

@@ -171,6 +171,7 @@ class _SharedServer:
                     [sys.executable, str(WORKER), "--serve", str(self.socket_path),
                      "--idle", str(_SERVER_IDLE_SECONDS), "--detached"],
                     stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=stderr, env=_worker_environment(),
+                    cwd=self.socket_path.parent,  # not the starter's, which may be removed while it runs
                     start_new_session=True)  # not killed with this process (Ctrl-C, terminal hang-up)
             ready, _, _ = select.select([process.stdout], [], [], _SERVER_START_SECONDS)
             line = process.stdout.readline() if ready else b""

@@ -151,6 +151,7 @@ def serve(socket_path: str, idle_seconds: float | None = None, detached: bool = 
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)
     if detached:
         signal.signal(signal.SIGHUP, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # exit through the clean-up below
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(socket_path)
     listener.listen(64)
@@ -203,6 +204,7 @@ def _serve_connection(connection: socket.socket) -> None:
     try:
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # NESTML's own subprocesses must be waitable
         signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
         os.close(0)
         chunks = []
         while chunk := connection.recv(1 << 16):

@@ -114,3 +114,20 @@ while not (adapter._server is not None and adapter._server.running()) and time.m
 print(json.dumps({{"running": adapter._server is not None and adapter._server.running()}}))
 """, env=_own_cache(tmp_path))
     assert last_json(completed) == {"running": True}
+
+
+def test_terminated_server_removes_its_socket(tmp_path) -> None:
+    """SIGTERM (a system shutdown, benchmarks/build_speed.py) ends the server cleanly."""
+    completed = run_python(f"""
+import json, os, signal, time
+from jitnest import nestml_adapter as adapter
+{_SERVER_PID}
+assert adapter.parse([{str(IAF_PSC_EXP)!r}]).ok
+os.kill(server_pid(), signal.SIGTERM)
+deadline = time.monotonic() + 30
+while adapter._server.socket_path.exists() and time.monotonic() < deadline:
+    time.sleep(0.05)
+print(json.dumps({{"socket": adapter._server.socket_path.exists(), "pid_file": adapter._server.pid_path.exists(),
+                   "running": adapter._server.running()}}))
+""", env=_own_cache(tmp_path))
+    assert last_json(completed) == {"socket": False, "pid_file": False, "running": False}
