@@ -42,9 +42,6 @@ def synapse_models_of(syn_spec: Any) -> list[str]:
     return []
 
 
-# ``<NESTML synapse>_lbl`` means the generated model's twin (see combinations.TWIN_SUFFIXES).
-
-
 @dataclass(frozen=True)
 class ModelRef:
     """What a model name means: a NEST built-in, or a NESTML model (``info``), maybe via aliases."""

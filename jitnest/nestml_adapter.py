@@ -182,18 +182,26 @@ class _SharedServer:
 
 
 def _server_socket_path() -> Path | None:
-    """Where the server for this process's settings listens; None if that path is too long for a
-    Unix socket (then every request starts a worker process of its own)."""
+    """Where the server for this process's settings listens: in the cache folder, or, if that path
+    is too long for a Unix socket, in a private folder under the temporary directory; None if
+    neither can be used (then every request starts a worker process of its own)."""
     from .cache import cache_root
 
     settings = sorted((k, v) for k, v in os.environ.items() if k.startswith("JITNEST_") or k == "PYTHONPATH")
-    identity = hashlib.sha256(json.dumps([sys.executable, WORKER.read_text(), settings]).encode()).hexdigest()
-    directory = cache_root() / "servers"
-    path = directory / f"{identity[:16]}.sock"
-    if len(str(path)) > _MAX_SOCKET_PATH:
-        return None
-    directory.mkdir(mode=0o700, exist_ok=True)
-    return path
+    identity = hashlib.sha256(json.dumps([sys.executable, WORKER.read_text(), str(cache_root()), settings])
+                              .encode()).hexdigest()[:16]
+    for directory in (cache_root() / "servers", Path(tempfile.gettempdir()) / f"jitnest-servers-{os.getuid()}"):
+        path = directory / f"{identity}.sock"
+        if len(str(path)) > _MAX_SOCKET_PATH:
+            continue
+        try:
+            directory.mkdir(mode=0o700, exist_ok=True)
+            info = directory.stat()
+        except OSError:
+            continue
+        if info.st_uid == os.getuid() and not info.st_mode & 0o077:  # nobody else may reach the socket
+            return path
+    return None
 
 
 _server: _SharedServer | None = None
@@ -205,7 +213,9 @@ def _shared_server() -> _SharedServer | None:
     """The shared fork server's handle; None if servers are disabled or cannot be used here."""
     global _server, _server_failed
     with _server_lock:
-        if _server is not None or _server_failed:
+        if _server_failed:
+            return None
+        if _server is not None:
             return _server
         if os.environ.get("JITNEST_NESTML_SERVER", "1") == "0" or not hasattr(os, "fork"):
             _server_failed = True
