@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import nestml_adapter
-from .cache import cache_root, stable_hash
+from .cache import cache_root, sha256_file, stable_hash
 from .call_site import CallSite
 from .errors import ModelProblem, NestmlModelError
 from .model_path import ModelSource
@@ -98,16 +98,12 @@ _memory: dict[tuple[str, str], ModelInfo] = {}
 
 def parse_is_cached(file: Path) -> bool:
     """Whether ``file``'s current content has been parsed before (then ``load`` needs no NESTML)."""
-    import hashlib
-
-    return _cache_file(hashlib.sha256(file.read_bytes()).hexdigest()).is_file()
+    return _cache_file(sha256_file(file)).is_file()
 
 
 def load(source: ModelSource, site: CallSite | None = None) -> ModelInfo:
     """Describe ``source``'s model; raise NestmlModelError (naming file, line and ``site``)."""
-    import hashlib
-
-    source_sha256 = hashlib.sha256(source.read_bytes()).hexdigest()
+    source_sha256 = sha256_file(source.file)
     memo_key = (source.name, source_sha256)
     if memo_key in _memory:
         return _memory[memo_key]

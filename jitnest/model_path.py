@@ -29,9 +29,6 @@ class ModelSource:
     name: str
     file: Path
 
-    def read_bytes(self) -> bytes:
-        return self.file.read_bytes()
-
 
 def nestml_library_dirs() -> list[Path]:
     """NESTML's model library, installed as data files under ``<prefix>/models``."""

@@ -115,8 +115,9 @@ def _find_tool(name: str, env_var: str) -> str | None:
     return shutil.which(name)
 
 
-def _usable_nest_config(package_dir: str) -> str | None:
-    """nest-config of a source-built NEST, or None where it is absent or lies (pip wheel)."""
+def _source_built_nest(package_dir: str) -> tuple[str, str] | None:
+    """nest-config of a source-built NEST and the folder of its headers, or None where it is
+    absent or lies (pip wheel)."""
     candidate = os.environ.get("JITNEST_NEST_CONFIG") or shutil.which("nest-config")
     if not candidate:
         return None
@@ -128,7 +129,7 @@ def _usable_nest_config(package_dir: str) -> str | None:
             # rebuild; treat a config whose headers are the package's own as the wheel's.
             if os.path.abspath(directory).startswith(os.path.abspath(package_dir)):
                 return None
-            return candidate
+            return candidate, directory
     return None
 
 
@@ -146,15 +147,6 @@ def _cmake_project_dir() -> str:
         if (candidate / "nest_module" / "CMakeLists.txt").is_file():
             return str(candidate)
     raise ToolchainError(f"jitnest's CMake files are missing (looked in {package_dir}/cmake and ../cmake)")
-
-
-def _nest_include_dir(package_dir: str, nest_config: str | None) -> str:
-    if nest_config:
-        for flag in _first_line([nest_config, "--includes"]).split():
-            directory = flag.removeprefix("-I")
-            if os.path.isfile(os.path.join(directory, "nest_extension_interface.h")):
-                return directory
-    return os.path.join(package_dir, "include", "nest")
 
 
 # What module.cpp.jinja relies on to register a synapse without its _hpc/_lbl twins.
@@ -197,7 +189,8 @@ def detect() -> Toolchain:
     except ImportError as error:
         raise ToolchainError("Boost headers not found: pip install boost-headers") from error
     package_dir = os.path.dirname(REAL.__file__)
-    nest_config = _usable_nest_config(package_dir)
+    source_built = _source_built_nest(package_dir)
+    nest_config, include_dir = source_built or (None, os.path.join(package_dir, "include", "nest"))
     config_h = os.path.join(package_dir, "include", "nest", "config.h")
     return Toolchain(
         cxx=cxx,
@@ -214,6 +207,5 @@ def detect() -> Toolchain:
         gsl_include=_gsl_include(),
         cmake_project_dir=_cmake_project_dir(),
         extra_flags=tuple(os.environ.get("JITNEST_CXXFLAGS", "").split()),
-        registers_single_synapse_variants=_registers_single_synapse_variants(
-            _nest_include_dir(package_dir, nest_config)),
+        registers_single_synapse_variants=_registers_single_synapse_variants(include_dir),
     )
