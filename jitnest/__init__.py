@@ -17,36 +17,63 @@ Besides PyNEST's API, this module offers:
 
 ``jitnest.__version__`` is NEST's version, as for ``nest.__version__``; jitnest's own version is
 ``jitnest.jitnest_version``.
+
+The package follows the pipeline (each package's docstring states its contract and what it may
+import; dependencies point one way, tested by ``tests/unit/test_layout.py``)::
+
+    facade/, hooks/   the ``nest`` namespace: PyNEST's functions as jitnest offers them
+    record/           the session: journal of calls, proxies, call policies, build and replay
+    models/           names → NESTML models: model path, parsed descriptions, parameters
+    plan/             which modules (units) the recorded network needs
+    compile/          units → modules: toolchain, CMake, precompiled header, progress
+    generate/         NESTML's code for a unit (through the worker) and the registration file
+    worker/           the NESTML process (the only code that imports NESTML)
+    cache/            content-addressed storage, keys, maintenance
+
+Importing ``jitnest`` (or ``jitnest.cache``, ``jitnest.config``, ``jitnest.worker``) does not
+start NEST: NEST is imported at the first use of the ``nest`` namespace (``jitnest.Create``,
+``jitnest.resolution``, ...).
 """
 
 from __future__ import annotations
 
 import os
 import sys
+import types
 from typing import Any
 
-from . import facade, model_info, nestml_adapter, prebuild
 from ._version import __version__ as jitnest_version  # noqa: F401 (public)
-from .provenance import provenance, write_provenance  # noqa: F401 (public)
-from .pynest import REAL
-from .session import SESSION
 
-for _name, _value in facade.public_api().items():
-    globals()[_name] = _value
+_facade: types.ModuleType | None = None
 
-__version__ = REAL.__version__
 
-prebuild.enable_in_ipython()  # notebooks: build between cells (see jitnest/prebuild.py)
+def _load_facade() -> types.ModuleType:
+    """The ``nest`` namespace (imports NEST, once); its public functions join this module."""
+    global _facade
+    if _facade is None:
+        from .facade import module
+        from .record import prebuild
+
+        sys.modules[__name__].__dict__.update(module.public_api())
+        prebuild.enable_in_ipython()  # notebooks: build between cells (see record/prebuild.py)
+        _facade = module
+    return _facade
+
+
+def _session() -> Any:
+    from .record.session import SESSION
+
+    return SESSION
 
 
 def add_model_path(folder: str | os.PathLike) -> None:
     """Look for NESTML models (``*.nestml``, recursively) in ``folder`` before other places."""
-    SESSION.model_path.add_folder(folder)
+    _session().model_path.add_folder(folder)
 
 
 def add_model_file(path: str | os.PathLike) -> list[str]:
     """Make the models in one NESTML file available; returns their names."""
-    names = SESSION.model_path.add_file(path)
+    names = _session().model_path.add_file(path)
     _prepare_nestml_for(names)
     return names
 
@@ -57,9 +84,12 @@ def _prepare_nestml_for(names: list[str]) -> None:
     (A model parsed before, e.g. on every later run of a script, needs no NESTML unless its
     module must be built, and then only at the build.)
     """
-    sources = [SESSION.model_path.find(name) for name in names]
+    from .generate import nestml_client
+    from .models import model_info
+
+    sources = [_session().model_path.find(name) for name in names]
     if any(s is not None and not model_info.parse_is_cached(s.file) for s in sources):
-        nestml_adapter.prestart_server()
+        nestml_client.prestart_server()
 
 
 def add_model_source(text: str) -> list[str]:
@@ -68,20 +98,22 @@ def add_model_source(text: str) -> list[str]:
     Returns the model names. Registering changed text for a name makes later uses of that name
     mean the new text, and so a new build: a stale module is never reused.
     """
-    names = SESSION.model_path.add_source(text)
-    SESSION.names.reset_model_refs(names)
+    session = _session()
+    names = session.model_path.add_source(text)
+    session.names.reset_model_refs(names)
     _prepare_nestml_for(names)
     return names
 
 
 def build() -> None:
     """Build and install what the recorded network needs now, instead of at the first Simulate."""
-    SESSION.materialize()
+    _load_facade()
+    _session().materialize()
 
 
 def build_report() -> dict[str, dict]:
     """For each module of the current network: its file and whether this process compiled it."""
-    return {label: dict(info) for label, info in SESSION.last_build.items()}
+    return {label: dict(info) for label, info in _session().last_build.items()}
 
 
 def install_import_hook() -> None:
@@ -91,8 +123,55 @@ def install_import_hook() -> None:
     install()
 
 
-def __getattr__(name: str) -> Any:  # noqa: D401 -- replaced by FacadeModule below
-    return facade.resolve_attribute(name)
+def provenance() -> dict:
+    """What the current network was built from, and the run's context (see ``jitnest.provenance``)."""
+    from . import provenance as record
+
+    return record.provenance()
 
 
-sys.modules[__name__].__class__ = facade.FacadeModule
+def write_provenance(path: str | os.PathLike, *, sumatra_label: str | None = None) -> Any:
+    """Write ``provenance()`` as JSON to ``path`` (a folder or a file); returns the file's path."""
+    from . import provenance as record
+
+    return record.write_provenance(path, sumatra_label=sumatra_label)
+
+
+_OWN = frozenset({"add_model_path", "add_model_file", "add_model_source", "build", "build_report",
+                  "install_import_hook", "provenance", "write_provenance", "jitnest_version"})
+
+
+class _JitnestModule(types.ModuleType):
+    """``jitnest`` as the ``nest`` namespace: NEST's names resolve (importing NEST on first use),
+    and kernel attributes are forwarded to the kernel (``nest.resolution = 0.1``), never copied."""
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__") and name.endswith("__") and name != "__version__":
+            raise AttributeError(name)
+        if name == "__version__":
+            return _load_facade().REAL.__version__
+        facade = _load_facade()
+        if name in self.__dict__:  # a public function just added by loading the facade
+            return self.__dict__[name]
+        try:
+            return facade.resolve_attribute(name)
+        except AttributeError:
+            raise AttributeError(f"module 'nest' has no attribute '{name}'") from None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if isinstance(value, types.ModuleType) or (name.startswith("__") and name.endswith("__")):
+            if name not in _OWN:  # importing jitnest.provenance must not replace the function provenance()
+                super().__setattr__(name, value)  # the import machinery setting submodules (PyNEST allows it too)
+            return
+        facade = _load_facade()
+        if name in facade.KERNEL_ATTRIBUTES:
+            facade.kernel.set_kernel_attribute(name, value)
+        else:  # like PyNEST's frozen module: a typo such as ``nest.resolutoin = 0.1`` must not pass silently
+            raise AttributeError(f"Cannot set attribute '{name}' on module 'nest'")
+
+    def __dir__(self) -> list[str]:
+        # (no ``set(...)`` here: this module's globals are the nest namespace, where ``set`` is nest.set)
+        return sorted({*super().__dir__(), *dir(_load_facade().REAL)})
+
+
+sys.modules[__name__].__class__ = _JitnestModule

@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import os
 import runpy
 import sys
 
@@ -16,8 +15,7 @@ def main(argv: list[str] | None = None) -> int:
         print(__doc__.strip())
         return 0
     if args[0] == "cache":
-        os.environ.setdefault("PYNEST_QUIET", "1")  # NEST's banner would corrupt --json output
-        from .cli import cache_command
+        from .cli import cache_command  # never imports NEST (its banner would corrupt --json output)
 
         return cache_command(args[1:])
     from .hooks import install

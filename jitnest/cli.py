@@ -13,10 +13,9 @@ removing them never changes a result, only the time the next cold build takes.
 
 ``--cache-dir DIR`` (before or after the subcommand) overrides ``JITNEST_CACHE_DIR``.
 
-Removal is safe against other processes using the cache at the same time: an entry (or
-intermediate) is removed under its per-key build lock, by renaming it out of the way first (so
-another process sees it whole or not at all) and deleting it afterwards. Builds in progress are
-never touched. Lock files and inline NESTML sources (``sources/``) are kept.
+Removal is safe against other processes using the cache (see ``jitnest.cache.maintenance``,
+which does the work; this module parses arguments and formats answers only). It never imports
+NEST.
 """
 
 from __future__ import annotations
@@ -24,25 +23,19 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
 import re
-import shutil
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
-import filelock
-import platformdirs
-
-from .cache import LAST_USED, MANIFEST, ModuleCache, sha256_file
+from .cache import maintenance
+from .cache.store import ARTIFACT_KINDS, MANIFEST
+from .config import settings
+from .files import sha256_file
 
 _UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*([kmgt]?)(?:i?b)?\s*$", re.IGNORECASE)
 _SHORT_KEY = 12
-# Intermediate artifact stores (cache.ArtifactStore): <kind>/<key>/ when complete, <kind>/.<key>.lock,
-# <kind>/.tmp/<key>.* while being created. They only speed up builds: prune removes them first.
-_ARTIFACT_KINDS = {"generated": "generated code", "pch": "precompiled NEST headers"}
 
 
 class _Usage(Exception):
@@ -81,95 +74,29 @@ def format_age(seconds: float) -> str:
     return f"{int(seconds // 86400)}d"
 
 
-def _disk_usage(path: Path) -> int:
-    """Bytes allocated on disk under ``path`` (symlinks are not followed)."""
-    total = 0
-    with contextlib.suppress(OSError):
-        info = path.lstat()
-        total += _allocated(info)
-        if path.is_dir() and not path.is_symlink():
-            for base, dirs, files in os.walk(path):
-                for name in dirs + files:
-                    with contextlib.suppress(OSError):
-                        total += _allocated(os.lstat(os.path.join(base, name)))
-    return total
-
-
-def _allocated(info: os.stat_result) -> int:
-    blocks = getattr(info, "st_blocks", None)
-    return blocks * 512 if blocks is not None else info.st_size
-
-
 def _iso(timestamp: float | None) -> str | None:
     if timestamp is None:
         return None
     return time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(timestamp))
 
 
-# --- reading the cache (never through ModuleCache.lookup, which would mark entries used) ------
-
-
-@dataclass
-class _Entry:
-    key: str
-    directory: Path
-    manifest: dict | None
-    size: int
-    last_used: float
-
-    @property
-    def created(self) -> float | None:
-        value = (self.manifest or {}).get("created")
-        return float(value) if isinstance(value, (int, float)) else None
-
-    @property
-    def toolchain(self) -> dict:
-        return (self.manifest or {}).get("toolchain") or {}
-
-    @property
-    def model_names(self) -> list[str]:
-        return [m.get("name", "?") for m in (self.manifest or {}).get("models", [])]
-
-    def summary(self) -> dict:
-        manifest = self.manifest or {}
-        return {
-            "key": self.key,
-            "directory": str(self.directory),
-            "label": manifest.get("label"),
-            "models": self.model_names,
-            "size_bytes": self.size,
-            "created": _iso(self.created),
-            "last_used": _iso(self.last_used),
-            "nestml_version": manifest.get("nestml_version"),
-            "nest_version": self.toolchain.get("nest_version"),
-            "compiler": _compiler(self.toolchain),
-            "cxx_version": self.toolchain.get("cxx_version"),
-            "jitnest_version": manifest.get("jitnest_version"),
-            "complete": self.manifest is not None,
-        }
-
-
-def last_used(directory: Path) -> float:
-    """When an entry was last used: its ``last_used`` stamp, else when it was published."""
-    for path in (directory / LAST_USED, directory):
-        with contextlib.suppress(OSError):
-            return path.stat().st_mtime
-    return 0.0
-
-
-def _read_entry(directory: Path) -> _Entry:
-    manifest = None
-    with contextlib.suppress(OSError, ValueError):
-        loaded = json.loads((directory / MANIFEST).read_text())
-        manifest = loaded if isinstance(loaded, dict) else None
-    return _Entry(directory.name, directory, manifest, _disk_usage(directory), last_used(directory))
-
-
-def _entries(root: Path) -> list[_Entry]:
-    modules = root / "modules"
-    if not modules.is_dir():
-        return []
-    return [_read_entry(d) for d in sorted(modules.iterdir()) if d.is_dir() and not d.is_symlink()]
+def _summary(entry: maintenance.Entry) -> dict:
+    manifest = entry.manifest or {}
+    return {
+        "key": entry.key,
+        "directory": str(entry.directory),
+        "label": manifest.get("label"),
+        "models": entry.model_names,
+        "size_bytes": entry.size,
+        "created": _iso(entry.created),
+        "last_used": _iso(entry.last_used),
+        "nestml_version": manifest.get("nestml_version"),
+        "nest_version": entry.toolchain.get("nest_version"),
+        "compiler": _compiler(entry.toolchain),
+        "cxx_version": entry.toolchain.get("cxx_version"),
+        "jitnest_version": manifest.get("jitnest_version"),
+        "complete": entry.manifest is not None,
+    }
 
 
 def _compiler(toolchain: dict) -> str | None:
@@ -181,156 +108,36 @@ def _compiler(toolchain: dict) -> str | None:
     return f"{Path(cxx).name} {versions[-1]}" if versions else Path(cxx).name
 
 
-def _find(root: Path, prefix: str) -> _Entry:
-    prefix = prefix.strip().lower()
-    if not prefix:
+def _find(root: Path, prefix: str) -> maintenance.Entry:
+    if not prefix.strip():
         raise _Usage("give a key or key prefix (see `jitnest cache list`)")
-    entries = [e for e in _entries(root) if e.key.lower().startswith(prefix)]
-    if not entries:
-        raise _Usage(f"no cache entry with a key starting with {prefix!r} in {root}")
-    if len(entries) > 1:
-        keys = ", ".join(e.key[:_SHORT_KEY] for e in entries)
-        raise _Usage(f"{prefix!r} is ambiguous: it starts {len(entries)} keys ({keys}); give more of the key")
-    return entries[0]
-
-
-# --- removing (under the per-key lock, rename away first, then delete) -------------------------
-
-
-def _delete(path: Path) -> int:
-    """Delete a file or a directory tree (symlinks are not followed); returns the bytes freed."""
-    size = _disk_usage(path)
-    if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path, ignore_errors=True)
-    else:
-        path.unlink(missing_ok=True)
-    return size
-
-
-def _delete_unless_locked(path: Path, lock: filelock.FileLock) -> int | None:
-    """Delete ``path`` under ``lock`` (taken without waiting); None if its holder, a build or
-    creation in progress, owns ``path``."""
-    try:
-        lock.acquire(timeout=0)
-    except filelock.Timeout:
-        return None
-    try:
-        return _delete(path)
-    finally:
-        lock.release()
-
-
-def _remove_entry(cache: ModuleCache, key: str, unless_used_after: float | None = None) -> int | None:
-    """Remove entry ``key``; returns the bytes freed, or None if it was gone or used meanwhile."""
-    with cache._lock(key):
-        directory = cache.entry_dir(key)
-        if not directory.is_dir():
-            return None
-        if unless_used_after is not None and last_used(directory) > unless_used_after:
-            return None  # another process used it after we chose it: it is not least recently used any more
-        size = _disk_usage(directory)
-        cache._discard(key)
-        return size
-
-
-def _remove_idle_tmp(cache: ModuleCache) -> tuple[int, int]:
-    """Remove leftovers in tmp/ whose key nobody is building; returns (bytes freed, builds left alone)."""
-    freed = busy = 0
-    tmp = cache.root / "tmp"
-    for path in sorted(tmp.iterdir()) if tmp.is_dir() else []:
-        key = path.name.split(".", 1)[0]
-        size = _delete_unless_locked(path, filelock.FileLock(str(cache.root / "locks" / f"{key}.lock")))
-        if size is None:
-            busy += 1  # a build in progress: its directory is not ours to remove
-        else:
-            freed += size
-    return freed, busy
-
-
-@dataclass
-class _Artifact:
-    kind: str
-    directory: Path
-    size: int
-    created: float
-
-
-def _artifacts(root: Path) -> list[_Artifact]:
-    """Complete intermediate artifacts (generated code, precompiled headers), oldest first."""
-    found = []
-    for kind in _ARTIFACT_KINDS:
-        store = root / kind
-        if not store.is_dir():
-            continue
-        for directory in store.iterdir():
-            if directory.name.startswith(".") or not directory.is_dir() or directory.is_symlink():
-                continue
-            found.append(_Artifact(kind, directory, _disk_usage(directory), last_used(directory)))
-    return sorted(found, key=lambda a: a.created)
-
-
-def _artifact_lock(store: Path, key: str) -> filelock.FileLock:
-    """The lock ``cache.ArtifactStore.get_or_create`` holds while it creates ``key``."""
-    return filelock.FileLock(str(store / f".{key}.lock"))
-
-
-def _remove_artifact(directory: Path) -> int | None:
-    """Remove one artifact under its store's lock, renaming it away first; returns the bytes freed."""
-    store, key = directory.parent, directory.name
-    with _artifact_lock(store, key):
-        if not directory.is_dir():
-            return None
-        size = _disk_usage(directory)
-        (store / ".tmp").mkdir(exist_ok=True, mode=0o700)
-        trash = store / ".tmp" / f"{key}.removed.{os.getpid()}.{time.time_ns()}"
-        os.rename(directory, trash)
-        shutil.rmtree(trash, ignore_errors=True)
-        return size
-
-
-def _remove_idle_artifact_tmp(root: Path) -> tuple[int, int]:
-    """Remove artifacts' leftovers nobody is creating; returns (bytes freed, creations left alone)."""
-    freed = busy = 0
-    for kind in _ARTIFACT_KINDS:
-        tmp = root / kind / ".tmp"
-        if not tmp.is_dir():
-            continue
-        for path in sorted(tmp.iterdir()):
-            size = _delete_unless_locked(path, _artifact_lock(root / kind, path.name.split(".", 1)[0]))
-            if size is None:
-                busy += 1
-            else:
-                freed += size
-    return freed, busy
-
-
-def _builds_in_progress(cache: ModuleCache) -> int:
-    """How many module builds hold their lock now (they may be using intermediates they looked up)."""
-    tmp = cache.root / "tmp"
-    return sum(cache._is_locked(path.name.split(".", 1)[0]) for path in (tmp.iterdir() if tmp.is_dir() else []))
-
-
-def _empty_dir(directory: Path) -> int:
-    return sum(_delete(path) for path in directory.iterdir()) if directory.is_dir() else 0
+    found = maintenance.find(root, prefix)
+    if not found:
+        raise _Usage(f"no cache entry with a key starting with {prefix.strip().lower()!r} in {root}")
+    if len(found) > 1:
+        keys = ", ".join(e.key[:_SHORT_KEY] for e in found)
+        raise _Usage(f"{prefix.strip().lower()!r} is ambiguous: it starts {len(found)} keys ({keys}); "
+                     "give more of the key")
+    return found[0]
 
 
 # --- subcommands -------------------------------------------------------------------------------
 
 
 def _cmd_list(root: Path, args: argparse.Namespace) -> int:
-    entries = sorted(_entries(root), key=lambda e: e.last_used, reverse=True)
-    total = _disk_usage(root) if root.exists() else 0
-    artifacts = {kind: {"count": 0, "size_bytes": 0} for kind in _ARTIFACT_KINDS}
-    for artifact in _artifacts(root):
+    entries = sorted(maintenance.entries(root), key=lambda e: e.last_used, reverse=True)
+    total = maintenance.disk_usage(root) if root.exists() else 0
+    artifacts = {kind: {"count": 0, "size_bytes": 0} for kind in ARTIFACT_KINDS}
+    for artifact in maintenance.artifacts(root):
         artifacts[artifact.kind]["count"] += 1
         artifacts[artifact.kind]["size_bytes"] += artifact.size
     if args.json:
         print(json.dumps({"cache_dir": str(root), "total_bytes": total, "artifacts": artifacts,
-                          "entries": [e.summary() for e in entries]}, indent=2))
+                          "entries": [_summary(e) for e in entries]}, indent=2))
         return 0
     print(f"jitnest module cache {root}: {len(entries)} module{'s' if len(entries) != 1 else ''}, "
           f"{format_size(total)} in all")
-    intermediates = [f"{_ARTIFACT_KINDS[kind]}: {a['count']} ({format_size(a['size_bytes'])})"
+    intermediates = [f"{ARTIFACT_KINDS[kind]}: {a['count']} ({format_size(a['size_bytes'])})"
                      for kind, a in artifacts.items() if a["count"]]
     if intermediates:
         print(f"intermediates (speed up builds, pruned first): {'; '.join(intermediates)}")
@@ -399,7 +206,7 @@ def _cmd_clear(root: Path, args: argparse.Namespace) -> int:
     if not root.is_dir():
         print(f"nothing to clear: {root} does not exist")
         return 0
-    entries = _entries(root)
+    entries = maintenance.entries(root)
     if not args.yes:
         what = (f"{len(entries)} cached module{'s' if len(entries) != 1 else ''}, generated code, precompiled "
                 f"headers, the model parse cache, build logs and leftovers of killed builds from {root}")
@@ -411,20 +218,8 @@ def _cmd_clear(root: Path, args: argparse.Namespace) -> int:
         if answer not in ("y", "yes"):
             print("nothing removed")
             return 1
-    cache = ModuleCache(root)
-    freed = removed = 0
-    for entry in entries:
-        size = _remove_entry(cache, entry.key)
-        if size is not None:
-            removed += 1
-            freed += size
-    building = _builds_in_progress(cache)
-    for artifact in [] if building else _artifacts(root):
-        freed += _remove_artifact(artifact.directory) or 0
-    tmp_freed, busy = _remove_idle_tmp(cache)
-    artifact_tmp_freed, artifacts_busy = _remove_idle_artifact_tmp(root)
-    busy += artifacts_busy
-    freed += tmp_freed + artifact_tmp_freed + _empty_dir(root / "logs") + _empty_dir(root / "models")
+    report = maintenance.clear(root)
+    removed, freed, busy, building = report.modules, report.freed, report.busy, report.kept_intermediates
     print(f"removed {removed} module{'s' if removed != 1 else ''}, generated code, precompiled headers, "
           f"the parse cache and logs: {format_size(freed)} freed from {root}")
     if busy:
@@ -442,29 +237,10 @@ def _cmd_prune(root: Path, args: argparse.Namespace) -> int:
     if not root.is_dir():
         print(f"nothing to prune: {root} does not exist")
         return 0
-    cache = ModuleCache(root)
-    total = _disk_usage(root)
-    before = total
-    removed: list[str] = []
-    # Intermediates first (they only make later builds faster), oldest first; then modules, least recently used first.
-    building = _builds_in_progress(cache)
-    for artifact in [] if building else _artifacts(root):
-        if total <= limit:
-            break
-        freed = _remove_artifact(artifact.directory)
-        if freed is not None:
-            removed.append(f"{_ARTIFACT_KINDS[artifact.kind]} {artifact.directory.name[:_SHORT_KEY]}")
-            total -= freed
-    modules = 0
-    for entry in sorted(_entries(root), key=lambda e: e.last_used):
-        if total <= limit:
-            break
-        freed = _remove_entry(cache, entry.key, unless_used_after=entry.last_used)
-        if freed is not None:
-            removed.append(f"module {entry.key[:_SHORT_KEY]} ({(entry.manifest or {}).get('label', '?')})")
-            modules += 1
-            total -= freed
-    total = _disk_usage(root)
+    before = maintenance.disk_usage(root)
+    report = maintenance.prune(root, limit, _SHORT_KEY)
+    removed, modules, building = report.removed, report.modules, report.kept_intermediates
+    total = maintenance.disk_usage(root)
     print(f"removed {modules} least recently used module{'s' if modules != 1 else ''} and "
           f"{len(removed) - modules} intermediate{'s' if len(removed) - modules != 1 else ''} "
           f"({format_size(max(0, before - total))}); {root} now holds {format_size(total)} "
@@ -484,7 +260,7 @@ def _cmd_prune(root: Path, args: argparse.Namespace) -> int:
 
 def _default_root() -> Path:
     """The cache directory the rest of jitnest uses (not created here, unlike ``cache.cache_root``)."""
-    return Path(os.environ.get("JITNEST_CACHE_DIR") or platformdirs.user_cache_dir("jitnest"))
+    return settings().cache_dir
 
 
 def _parser() -> argparse.ArgumentParser:

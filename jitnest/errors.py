@@ -3,16 +3,20 @@
 Every error that stems from a recorded call names the user's line (a ``CallSite``); errors
 about a model also name the model file and line; build errors name the full log's path.
 Where NEST has an error class for the same situation, jitnest's error is also an instance of
-it, so ``except nest.NESTErrors.UnknownModelName`` keeps working in drop-in scripts.
+it, so ``except nest.NESTErrors.UnknownModelName`` keeps working in drop-in scripts. Those
+classes (``NEST_FLAVOURED``) derive from PyNEST's and are made on first access, so that
+importing this module does not start NEST (the cache's command line and the NESTML worker
+import it); each is made once, so ``isinstance`` and ``except`` work as for any class.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from .call_site import CallSite
-from .pynest import NESTErrors
 
 
 class JitnestError(Exception):
@@ -27,10 +31,6 @@ class JitnestError(Exception):
         if self.site is None:
             return self.message
         return f"{self.message}\n  in your code: {self.site}"
-
-
-class UnknownModelError(JitnestError, NESTErrors.UnknownModelName):
-    """A model name that is neither a NEST built-in nor a NESTML model on the model path."""
 
 
 @dataclass(frozen=True)
@@ -64,14 +64,6 @@ class NestmlModelError(JitnestError):
         super().__init__("\n".join(lines), site)
 
 
-class ConnectionModelError(JitnestError, NESTErrors.IllegalConnection):
-    """A connection jitnest cannot realise (e.g. a NESTML plastic synapse onto a built-in neuron)."""
-
-
-class NetworkFrozenError(JitnestError, NESTErrors.DynamicModuleManagementError):
-    """A new NESTML model or combination is needed after simulation time has passed."""
-
-
 class BuildError(JitnestError):
     """Generating or compiling a NEST module failed; ``log_path`` holds the full log."""
 
@@ -88,3 +80,31 @@ class BuildError(JitnestError):
 
 class CacheIntegrityError(JitnestError):
     """A cache entry is corrupt, truncated, or not safe to load (permissions, owner)."""
+
+
+# name -> (NEST's error class it also is, docstring)
+NEST_FLAVOURED: dict[str, tuple[str, str]] = {
+    "UnknownModelError": ("UnknownModelName",
+                          "A model name that is neither a NEST built-in nor a NESTML model on the model path."),
+    "ConnectionModelError": ("IllegalConnection", "A connection jitnest cannot realise (e.g. a NESTML plastic "
+                                                  "synapse onto a built-in neuron)."),
+    "NetworkFrozenError": ("DynamicModuleManagementError",
+                           "A new NESTML model or combination is needed after simulation time has passed."),
+    "UnknownParameterError": ("UnaccessedDictionaryEntry", "A key the model does not have, set before the build."),
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in NEST_FLAVOURED:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from .pynest import NESTErrors
+
+    with _making:
+        if name not in globals():
+            nest_class, doc = NEST_FLAVOURED[name]
+            globals()[name] = type(name, (JitnestError, getattr(NESTErrors, nest_class)),
+                                   {"__doc__": doc, "__module__": __name__})
+    return globals()[name]
+
+
+_making = threading.Lock()

@@ -34,11 +34,12 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from . import nestml_adapter
 from ._version import __version__ as jitnest_version
-from .cache import MANIFEST, sha256_file
+from .cache.store import MANIFEST
+from .files import sha256_file, write_atomically
+from .generate import nestml_client
 from .pynest import REAL
-from .session import SESSION
+from .record.session import SESSION
 
 FORMAT = "jitnest-provenance/1"
 
@@ -156,7 +157,7 @@ def provenance() -> dict:
         "modules": modules,
         "kernel": _kernel_settings(),
         "versions": {"jitnest": jitnest_version, "nest": str(REAL.__version__),
-                     "nestml": nestml_adapter.nestml_version(), "python": platform.python_version()},
+                     "nestml": nestml_client.nestml_version(), "python": platform.python_version()},
         "python": {"version": sys.version, "implementation": platform.python_implementation(),
                    "executable": sys.executable},
         "platform": {"system": platform.system(), "release": platform.release(), "machine": platform.machine(),
@@ -189,10 +190,7 @@ def write_provenance(path: str | os.PathLike, *, sumatra_label: str | None = Non
     if added is not None:
         record["sumatra"] = added
     target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    partial.write_text(json.dumps(record, indent=2, sort_keys=True, default=str) + "\n")
-    os.replace(partial, target)
-    return target
+    return write_atomically(target, json.dumps(record, indent=2, sort_keys=True, default=str) + "\n", mode=0o644)
 
 
 # --- Sumatra (optional) ----------------------------------------------------------------------

@@ -48,11 +48,15 @@ python_env() {
     "$(python_interpreter)" -m venv "$VENV"
   fi
   local stamp="$VENV/.jitnest-installed"
-  if [ ! -f "$stamp" ] || [ "$ROOT/pyproject.toml" -nt "$stamp" ] || [ -n "$(find "$ROOT/cpp" "$ROOT/CMakeLists.txt" -newer "$stamp" 2>/dev/null)" ]; then
+  # The editable install maps each module's file: a module added, moved or removed needs a reinstall.
+  local modules
+  modules="$(cd "$ROOT" && find jitnest -name '*.py' | LC_ALL=C sort | cksum)"
+  if [ ! -f "$stamp" ] || [ "$ROOT/pyproject.toml" -nt "$stamp" ] || [ "$(cat "$stamp")" != "$modules" ] \
+      || [ -n "$(find "$ROOT/cpp" "$ROOT/CMakeLists.txt" -newer "$stamp" 2>/dev/null)" ]; then
     say "installing jitnest and its dependencies into $VENV (first time: a few minutes)"
     "$VENV/bin/python" -m pip install -q --upgrade pip
     "$VENV/bin/python" -m pip install -q -e "$ROOT[test]"
-    touch "$stamp"
+    echo "$modules" > "$stamp"
   fi
 }
 

@@ -1,5 +1,9 @@
 """Shared test set-up.
 
+Layout: ``unit/`` (in-process, compiles nothing), ``integration/`` (several processes, the real
+compiler), ``differential/`` (the same network through the manual NESTML workflow and through
+jitnest). ``-m "not slow"`` runs everything that compiles nothing.
+
 One module cache per test session (``JITNEST_CACHE_DIR``), shared by the pytest process and
 every subprocess it starts, so each distinct module is compiled once per session. Set
 ``JITNEST_TEST_CACHE`` to keep a cache across sessions (CI uses a fresh one).
@@ -20,6 +24,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 NETWORKS = Path(__file__).resolve().parent / "networks"
+MODELS = Path(__file__).resolve().parent / "models"
 
 _keep_cache = bool(os.environ.get("JITNEST_TEST_CACHE"))
 _cache = os.environ.get("JITNEST_TEST_CACHE") or tempfile.mkdtemp(prefix="jitnest-test-cache-")
@@ -71,7 +76,7 @@ def manual_stdp_module(tmp_path_factory) -> Path:
 def new_tiny_source(name: str) -> str:
     """tests/models/tiny_neuron.nestml renamed to ``name``, with a comment unique to this call: a
     model whose parse and module are certainly in no cache yet."""
-    tiny = (Path(__file__).resolve().parent / "models" / "tiny_neuron.nestml").read_text()
+    tiny = (MODELS / "tiny_neuron.nestml").read_text()
     return tiny.replace("tiny_neuron", name) + f"# {uuid.uuid4()}\n"
 
 

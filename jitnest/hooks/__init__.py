@@ -14,7 +14,7 @@ from __future__ import annotations
 import sys
 import types
 
-from ..facade import FacadeModule, public_api
+from ..facade.module import FacadeModule, public_api
 from ..pynest import REAL
 
 _STANDIN: types.ModuleType | None = None

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import jitnest as nest
 from jitnest.errors import BuildError, JitnestError
-from jitnest.session import SESSION
+from jitnest.record.session import SESSION
 
 warnings.simplefilter("ignore")
 

@@ -21,7 +21,7 @@ if len(sys.argv) > 1:
     subprocess.Popen.__init__ = _logging_init
 
 import jitnest as nest  # noqa: E402
-from jitnest.session import SESSION  # noqa: E402
+from jitnest.record.session import SESSION  # noqa: E402
 
 nest.add_model_file(Path(__file__).resolve().parents[1] / "models" / "tiny_neuron.nestml")
 nest.ResetKernel()

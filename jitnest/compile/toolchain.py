@@ -1,0 +1,208 @@
+"""What the runtime build of a generated NEST module compiles with.
+
+The toolchain is probed once per process. Everything in it that can change the binary is
+part of a cache key (``Toolchain.identity``): compiler path and version, NEST's version and
+build stamp, the header origin, CMake's version and the flags jitnest adds.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..cache.store import cache_root
+from ..config import settings
+from ..files import sha256_file, write_atomically
+from ..pynest import REAL
+
+
+@dataclass(frozen=True)
+class Toolchain:
+    """Paths and versions of everything a module build uses."""
+
+    cxx: str
+    cxx_version: str
+    cmake: str
+    cmake_version: str
+    ninja: str | None
+    nest_python_package: str
+    nest_config: str | None
+    nest_version: str
+    nest_build_stamp: str
+    nest_config_h_sha256: str
+    boost_include: str
+    gsl_include: str | None
+    cmake_project_dir: str
+    extra_flags: tuple[str, ...] = field(default=())
+    # NEST's headers declare the member that registers one synapse variant (see module.cpp.jinja)
+    registers_single_synapse_variants: bool = False
+
+    def identity(self) -> dict[str, object]:
+        """The toolchain facts that go into a module's cache key and manifest."""
+        return {
+            "cxx": self.cxx,
+            "cxx_version": self.cxx_version,
+            "cmake_version": self.cmake_version,
+            "nest_version": self.nest_version,
+            "nest_build_stamp": self.nest_build_stamp,
+            "nest_config_h_sha256": self.nest_config_h_sha256,
+            "nest_headers": self.nest_config or self.nest_python_package,
+            "gsl": bool(self.gsl_include),
+            "extra_flags": list(self.extra_flags),
+            "registers_single_synapse_variants": self.registers_single_synapse_variants,
+        }
+
+    def cmake_definitions(self) -> dict[str, str]:
+        definitions = {
+            "CMAKE_CXX_COMPILER": self.cxx,
+            "CMAKE_BUILD_TYPE": "Release",
+            "NEST_PYTHON_PACKAGE": self.nest_python_package,
+            "BOOST_INCLUDE_DIR": self.boost_include,
+        }
+        if self.nest_config:
+            definitions["NEST_CONFIG"] = self.nest_config
+        if self.gsl_include:
+            definitions["GSL_INCLUDE_DIR"] = self.gsl_include
+        if self.extra_flags:
+            definitions["CMAKE_CXX_FLAGS"] = " ".join(self.extra_flags)
+        return definitions
+
+
+class ToolchainError(RuntimeError):
+    """A tool the runtime build needs is missing; the message says how to get it."""
+
+
+def _first_line(command: list[str]) -> str:
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    return (result.stdout or result.stderr).strip().splitlines()[0] if result.returncode == 0 else ""
+
+
+def _tool_version(tool: str) -> str:
+    """``tool --version``, remembered per binary (path, size, mtime) in the cache: starting the
+    compiler on every run would cost a warm run most of its overhead."""
+    try:
+        info = os.stat(tool)
+    except OSError:
+        return _first_line([tool, "--version"])
+    identity = f"{os.path.realpath(tool)}:{info.st_size}:{info.st_mtime_ns}"
+    store = cache_root() / "tool_versions.json"
+    try:
+        known = json.loads(store.read_text())
+    except (OSError, ValueError):
+        known = {}
+    if identity not in known:
+        known[identity] = _first_line([tool, "--version"])
+        write_atomically(store, json.dumps(known))
+    return known[identity]
+
+
+def _find_tool(name: str, explicit: str | None) -> str | None:
+    if explicit:
+        return explicit
+    # Prefer tools installed into the running environment (pip's cmake/ninja) over PATH.
+    local = Path(sys.executable).parent / name
+    if local.exists():
+        return str(local)
+    return shutil.which(name)
+
+
+def _source_built_nest(package_dir: str) -> tuple[str, str] | None:
+    """nest-config of a source-built NEST and the folder of its headers, or None where it is
+    absent or lies (pip wheel)."""
+    candidate = settings().nest_config or shutil.which("nest-config")
+    if not candidate:
+        return None
+    includes = _first_line([candidate, "--includes"])
+    for flag in includes.split():
+        directory = flag.removeprefix("-I")
+        if os.path.isfile(os.path.join(directory, "nest_extension_interface.h")):
+            # The wheel's nest-config points into the wheel itself only by accident of a
+            # rebuild; treat a config whose headers are the package's own as the wheel's.
+            if os.path.abspath(directory).startswith(os.path.abspath(package_dir)):
+                return None
+            return candidate, directory
+    return None
+
+
+def _gsl_include() -> str | None:
+    for directory in filter(None, [settings().gsl_include, "/usr/include", "/usr/local/include"]):
+        if os.path.isfile(os.path.join(directory, "gsl", "gsl_errno.h")):
+            return directory
+    return None
+
+
+def _cmake_project_dir() -> str:
+    """The runtime CMake project: shipped inside the package, or at the top of a checkout."""
+    package_dir = Path(__file__).resolve().parents[1]
+    for candidate in (package_dir / "cmake", package_dir.parent / "cmake"):
+        if (candidate / "nest_module" / "CMakeLists.txt").is_file():
+            return str(candidate)
+    raise ToolchainError(f"jitnest's CMake files are missing (looked in {package_dir}/cmake and ../cmake)")
+
+
+# What module.cpp.jinja relies on to register a synapse without its _hpc/_lbl twins.
+_SINGLE_VARIANT_DECLARATIONS = {
+    "model_manager.h": "void register_specific_connection_model_( const std::string& name );",
+    "model_manager_impl.h": "template < typename CompleteConnectionT >\nvoid\n"
+                            "ModelManager::register_specific_connection_model_( const std::string& name )",
+}
+
+
+def _registers_single_synapse_variants(include_dir: str) -> bool:
+    """Whether NEST's headers have the registration of one synapse variant jitnest calls (NEST 3.x)."""
+    for header, declaration in _SINGLE_VARIANT_DECLARATIONS.items():
+        try:
+            if declaration not in Path(include_dir, header).read_text():
+                return False
+        except OSError:
+            return False
+    return True
+
+
+def _sha256_of(path: str) -> str:
+    try:
+        return sha256_file(path)
+    except OSError:
+        return ""
+
+
+@functools.lru_cache(maxsize=1)
+def detect() -> Toolchain:
+    """Probe compiler, CMake, NEST and library headers; raise ToolchainError naming what is missing."""
+    cxx = os.environ.get("CXX") or shutil.which("g++") or shutil.which("c++")
+    if not cxx:
+        raise ToolchainError("no C++ compiler found: install g++ (Debian: apt-get install g++)")
+    cmake = _find_tool("cmake", settings().cmake)
+    if not cmake:
+        raise ToolchainError("cmake not found: pip install cmake")
+    try:
+        import boost_headers
+    except ImportError as error:
+        raise ToolchainError("Boost headers not found: pip install boost-headers") from error
+    package_dir = os.path.dirname(REAL.__file__)
+    source_built = _source_built_nest(package_dir)
+    nest_config, include_dir = source_built or (None, os.path.join(package_dir, "include", "nest"))
+    config_h = os.path.join(package_dir, "include", "nest", "config.h")
+    return Toolchain(
+        cxx=cxx,
+        cxx_version=_tool_version(cxx),
+        cmake=cmake,
+        cmake_version=_tool_version(cmake),
+        ninja=_find_tool("ninja", settings().ninja),
+        nest_python_package=package_dir,
+        nest_config=nest_config,
+        nest_version=str(REAL.__version__),
+        nest_build_stamp=str(REAL.build_info.get("built", "")),
+        nest_config_h_sha256=_sha256_of(config_h),
+        boost_include=boost_headers.get_include(),
+        gsl_include=_gsl_include(),
+        cmake_project_dir=_cmake_project_dir(),
+        extra_flags=settings().cxxflags,
+        registers_single_synapse_variants=_registers_single_synapse_variants(include_dir),
+    )

@@ -1,0 +1,147 @@
+"""Which NEST modules a recorded network needs.
+
+NESTML generates a synapse that reads postsynaptic state (it has post ports, e.g. STDP's
+``post_spikes``) together with its postsynaptic neuron. From the recorded ``Create`` and
+``Connect`` calls jitnest derives *units*, each one generated and compiled as one module:
+
+* a NESTML neuron reached by such synapses, with all of them (one combination);
+* every other NESTML neuron, alone;
+* every NESTML synapse that does not read postsynaptic state, alone.
+
+NEST knows every synapse model also as ``<model>_hpc`` and ``<model>_lbl`` (its *twins*). Each twin
+is a further instantiation of NEST's connection templates, most of a module's compile time, so a
+unit compiles only the twins the network names (``Unit.twins``).
+
+Contract: ``Requirements.plan()`` is a pure function of what was recorded; two recordings that
+need the same models give equal plans, so equal cache keys.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..generate.registration import TWIN_SUFFIXES  # noqa: F401 -- NEST's twins X_hpc, X_lbl (PyNN uses X_lbl)
+from ..models.model_info import ModelInfo
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One module's worth of models: a neuron alone, a synapse alone, or a neuron with its synapses."""
+
+    neuron: ModelInfo | None
+    synapses: tuple[ModelInfo, ...] = ()
+    twins: tuple[tuple[str, str], ...] = ()  # sorted (synapse name, "_hpc"/"_lbl") the network names
+
+    def __post_init__(self) -> None:
+        if self.neuron is None and len(self.synapses) != 1:
+            raise ValueError("a unit without a neuron holds exactly one synapse")
+
+    @property
+    def is_combination(self) -> bool:
+        return self.neuron is not None and bool(self.synapses)
+
+    @property
+    def models(self) -> tuple[ModelInfo, ...]:
+        return ((self.neuron,) if self.neuron else ()) + self.synapses
+
+    @property
+    def label(self) -> str:
+        return " + ".join(m.name for m in self.models)
+
+    def twins_of(self, synapse: str) -> tuple[str, ...]:
+        """The twin suffixes of ``synapse`` this unit's module registers."""
+        return tuple(suffix for name, suffix in self.twins if name == synapse)
+
+    def describe(self) -> dict:
+        """Everything about the unit that changes its module (part of its cache key)."""
+        described = {
+            "neuron": self.neuron.name if self.neuron else None,
+            "synapses": [
+                {"name": s.name, "post_ports": list(s.post_ports), "weight_variable": s.weight_variable,
+                 "delay_variable": s.delay_variable}
+                for s in self.synapses
+            ],
+            "sources": {m.name: m.source_sha256 for m in self.models},
+        }
+        if self.twins:
+            described["twins"] = [list(twin) for twin in self.twins]
+        return described
+
+    def nestml_pairs(self) -> tuple[list[dict], dict[str, str], dict[str, str]]:
+        """NESTML's code-generation options for this unit: (neuron_synapse_pairs, weight_variable,
+        delay_variable)."""
+        pairs: list[dict] = []
+        if self.is_combination:
+            assert self.neuron is not None
+            pairs = [{"neuron": self.neuron.name,
+                      "synapses": {s.name: {"post_ports": list(s.post_ports)} for s in self.synapses}}]
+        weights = {s.name: s.weight_variable for s in self.synapses if s.weight_variable}
+        delays = {s.name: s.delay_variable for s in self.synapses if s.delay_variable}
+        return pairs, weights, delays
+
+    def without_twins(self) -> Unit:
+        """The same models; what NESTML generates does not depend on the twins."""
+        return Unit(self.neuron, self.synapses) if self.twins else self
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The set of units a network needs."""
+
+    units: frozenset[Unit] = frozenset()
+
+    def unit_of_neuron(self, neuron: str) -> Unit | None:
+        return next((u for u in self.units if u.neuron is not None and u.neuron.name == neuron), None)
+
+    def unit_of_synapse(self, synapse: str, post_neuron: str | None) -> Unit | None:
+        for unit in self.units:
+            if any(s.name == synapse for s in unit.synapses):
+                if unit.neuron is None or (post_neuron is not None and unit.neuron.name == post_neuron):
+                    return unit
+        return None
+
+    def sorted_units(self) -> list[Unit]:
+        return sorted(self.units, key=lambda u: u.label)
+
+
+@dataclass
+class Requirements:
+    """NESTML models a network uses, accumulated call by call since the last ResetKernel."""
+
+    neurons: dict[str, ModelInfo] = field(default_factory=dict)
+    lone_synapses: dict[str, ModelInfo] = field(default_factory=dict)
+    # postsynaptic neuron name -> {synapse name -> synapse}
+    paired: dict[str, dict[str, ModelInfo]] = field(default_factory=dict)
+    twins: frozenset[tuple[str, str]] = frozenset()  # (synapse name, suffix) named by the network
+
+    def add_neuron(self, neuron: ModelInfo) -> None:
+        self.neurons[neuron.name] = neuron
+
+    def add_synapse(self, synapse: ModelInfo, post_neurons: list[ModelInfo]) -> None:
+        if not synapse.reads_postsynaptic_state:
+            self.lone_synapses[synapse.name] = synapse
+            return
+        for neuron in post_neurons:
+            self.neurons[neuron.name] = neuron
+            self.paired.setdefault(neuron.name, {})[synapse.name] = synapse
+
+    def add_twin(self, synapse: ModelInfo, suffix: str) -> None:
+        """The network names ``<synapse>_hpc`` or ``<synapse>_lbl``: compile that twin too."""
+        self.twins = self.twins | {(synapse.name, suffix)}
+
+    def copy(self) -> Requirements:
+        return Requirements(dict(self.neurons), dict(self.lone_synapses),
+                            {k: dict(v) for k, v in self.paired.items()}, self.twins)
+
+    def plan(self) -> Plan:
+        units = set()
+        for name, neuron in self.neurons.items():
+            synapses = tuple(sorted(self.paired.get(name, {}).values(), key=lambda s: s.name))
+            units.add(Unit(neuron, synapses, self._twins_of(synapses)))
+        for synapse in self.lone_synapses.values():
+            units.add(Unit(None, (synapse,), self._twins_of((synapse,))))
+        return Plan(frozenset(units))
+
+    def _twins_of(self, synapses: tuple[ModelInfo, ...]) -> tuple[tuple[str, str], ...]:
+        names = {s.name for s in synapses}
+        return tuple(sorted(twin for twin in self.twins if twin[0] in names))

@@ -1,0 +1,141 @@
+"""The module cache: reused by later processes, built once under concurrency, never poisoned.
+
+These tests compile a deliberately tiny NESTML neuron (tests/models/tiny_neuron.nestml) into
+caches of their own, so each starts cold.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import NETWORKS, ROOT, last_json, run_python
+
+pytestmark = pytest.mark.slow
+
+TINY = NETWORKS / "tiny_network.py"
+
+
+def _spawn(cache: Path, *args: str) -> subprocess.Popen:
+    env = {**os.environ, "JITNEST_CACHE_DIR": str(cache)}
+    return subprocess.Popen([sys.executable, str(TINY), *args], cwd=str(ROOT), env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+
+
+def _published(cache: Path) -> list[Path]:
+    modules = cache / "modules"
+    return sorted(modules.iterdir()) if modules.is_dir() else []
+
+
+@pytest.fixture(scope="module")
+def warm_cache(tmp_path_factory) -> Path:
+    cache = tmp_path_factory.mktemp("warm")
+    completed = run_python(TINY, env={"JITNEST_CACHE_DIR": str(cache)})
+    result = last_json(completed)
+    assert result["events"] > 0
+    assert [b["built_here"] for b in result["build"].values()] == [True]
+    return cache
+
+
+def test_second_process_neither_generates_nor_compiles(warm_cache, tmp_path):
+    launched = tmp_path / "launched.jsonl"
+    completed = run_python(TINY, str(launched), env={"JITNEST_CACHE_DIR": str(warm_cache)})
+    result = last_json(completed)
+    assert result["events"] > 0
+    assert [b["built_here"] for b in result["build"].values()] == [False]
+    commands = [json.loads(line) for line in launched.read_text().splitlines()] if launched.exists() else []
+    assert not [c for c in commands if any("jitnest.worker" in part for part in c)], commands
+    assert not [c for c in commands if "--build" in c or "-S" in c], commands
+
+
+def test_processes_started_together_build_once(tmp_path):
+    cache = tmp_path / "cache"
+    processes = [_spawn(cache) for _ in range(3)]
+    results = []
+    for process in processes:
+        stdout, stderr = process.communicate(timeout=600)
+        assert process.returncode == 0, stderr[-3000:]
+        results.append(json.loads(stdout.strip().splitlines()[-1]))
+    built = [b["built_here"] for r in results for b in r["build"].values()]
+    assert sorted(built) == [False, False, True]
+    assert len({r["events"] for r in results}) == 1 and results[0]["events"] > 0
+    assert len(_published(cache)) == 1
+
+
+def test_killed_build_leaves_cache_usable(tmp_path):
+    cache = tmp_path / "cache"
+    process = _spawn(cache)
+    deadline = time.monotonic() + 300
+    # Wait until the compiler is running inside the temporary build directory, then kill everything.
+    while time.monotonic() < deadline and not list((cache / "tmp").glob("*/build")):
+        assert process.poll() is None, process.communicate()[1][-3000:]
+        time.sleep(0.2)
+    time.sleep(1.0)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    assert _published(cache) == [], "a killed build must not publish anything"
+    assert list((cache / "tmp").iterdir()), "the killed build's leftovers are expected in tmp/"
+
+    completed = run_python(TINY, env={"JITNEST_CACHE_DIR": str(cache)})
+    result = last_json(completed)
+    assert result["events"] > 0
+    assert [b["built_here"] for b in result["build"].values()] == [True]
+    assert len(_published(cache)) == 1
+    assert not [p for p in (cache / "tmp").iterdir()], "leftovers of the killed build are cleaned up"
+
+
+def test_corrupted_module_is_rebuilt_not_loaded(warm_cache, tmp_path):
+    (entry,) = _published(warm_cache)
+    module = next(entry.glob("*.so"))
+    module.write_bytes(module.read_bytes()[:4096])  # truncated
+    completed = run_python(TINY, env={"JITNEST_CACHE_DIR": str(warm_cache)})
+    result = last_json(completed)
+    assert result["events"] > 0
+    assert [b["built_here"] for b in result["build"].values()] == [True]
+
+
+def test_compiler_failure_names_model_line_errors_and_log(tmp_path):
+    cache = tmp_path / "cache"
+    code = ("import jitnest as nest\n"
+            "from jitnest.errors import BuildError\n"
+            "nest.add_model_file('tests/models/tiny_neuron.nestml')\n"
+            "n = nest.Create('tiny_neuron', 2)\n"
+            "try:\n"
+            "    nest.Simulate(1.0)\n"
+            "except BuildError as error:\n"
+            "    print('LOG', error.log_path)\n"
+            "    print(error)\n")
+    script = tmp_path / "user_script.py"
+    script.write_text(code.replace("tests/models", str(ROOT / "tests" / "models")))
+    completed = run_python(script, env={"JITNEST_CACHE_DIR": str(cache), "JITNEST_CXXFLAGS": "-fno-such-option"})
+    text = completed.stdout
+    assert "building tiny_neuron failed" in text
+    assert "no-such-option" in text  # the compiler's own first error
+    assert "line 4" in text and "nest.Create('tiny_neuron', 2)" in text  # the user's line
+    log = Path(text.split("LOG ", 1)[1].splitlines()[0])
+    assert log.is_file() and "no-such-option" in log.read_text()
+    assert _published(cache) == [], "a failed build must not publish anything"
+
+
+def test_cache_is_private_and_foreign_writable_modules_are_refused(warm_cache, tmp_path):
+    import shutil
+    import stat
+
+    for created_by_jitnest in ("modules", "locks", "tmp", "models"):
+        assert stat.S_IMODE((warm_cache / created_by_jitnest).stat().st_mode) == 0o700
+    cache = tmp_path / "cache"
+    # without the NESTML server's socket (not a file that can be copied)
+    shutil.copytree(warm_cache, cache, symlinks=True, ignore=shutil.ignore_patterns("servers"))
+    (entry,) = _published(cache)
+    module = next(entry.glob("*.so"))
+    module.chmod(module.stat().st_mode | stat.S_IWOTH)  # anyone could have replaced the code
+    completed = run_python(TINY, env={"JITNEST_CACHE_DIR": str(cache)}, check=False)
+    assert completed.returncode != 0
+    assert "refusing to load" in completed.stderr and "writable by other users" in completed.stderr
+    assert str(module) in completed.stderr

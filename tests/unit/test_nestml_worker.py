@@ -1,0 +1,282 @@
+"""Tests of the NESTML worker (the package jitnest/worker) against the real NESTML (no mocks).
+
+The worker runs as a subprocess, ``python -m jitnest.worker`` from the repository root, exactly as
+jitnest starts it; the environment (e.g. ``PYTHONPATH``) is inherited from the test run. Each worker
+call costs a few seconds (NESTML import, parsing); the module-scoped fixtures make one call per
+request kind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).parents[2]
+WORKER = [sys.executable, "-m", "jitnest.worker"]
+MODELS = Path(sys.prefix) / "models"
+IAF_PSC_EXP = MODELS / "neurons" / "iaf_psc_exp_neuron.nestml"
+STDP = MODELS / "synapses" / "stdp_synapse.nestml"
+NEUROMODULATED = MODELS / "synapses" / "neuromodulated_stdp_synapse.nestml"
+TSODYKS = MODELS / "synapses" / "tsodyks_synapse.nestml"
+
+pytestmark = pytest.mark.skipif(
+    not (IAF_PSC_EXP.is_file() and STDP.is_file()), reason="NESTML's model library is not installed"
+)
+
+
+def run_worker(request: dict[str, Any], timeout: float = 600) -> dict[str, Any]:
+    """Run one worker request; check the process contract (exit 0, exactly one JSON on stdout)."""
+    env = dict(os.environ, PYTHONHASHSEED="0")
+    proc = subprocess.run(
+        WORKER, input=json.dumps(request), capture_output=True, text=True,
+        env=env, timeout=timeout, cwd=ROOT,
+    )
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    return json.loads(proc.stdout)  # fails if anything but the response reached stdout
+
+
+def line_of(text: str, fragment: str) -> int:
+    """1-based number of the (single) line containing ``fragment``."""
+    matches = [i for i, line in enumerate(text.splitlines(), 1) if fragment in line]
+    assert len(matches) == 1, fragment
+    return matches[0]
+
+
+@pytest.fixture(scope="module")
+def parsed() -> dict[str, dict[str, Any]]:
+    """iaf_psc_exp_neuron and three synapses, parsed in one request, by model name."""
+    files = [IAF_PSC_EXP, STDP, NEUROMODULATED, TSODYKS]
+    response = run_worker({"op": "parse", "files": [str(f) for f in files]})
+    assert response["ok"], response
+    return {m["name"]: m for m in response["models"]}
+
+
+def test_parse_neuron(parsed: dict[str, dict[str, Any]]) -> None:
+    model = parsed["iaf_psc_exp_neuron"]
+    text = IAF_PSC_EXP.read_text()
+    assert model["kind"] == "neuron"
+    assert model["file"] == str(IAF_PSC_EXP)
+    assert model["line"] == line_of(text, "model iaf_psc_exp_neuron:")
+    ports = {p["name"]: p for p in model["input_ports"]}
+    assert {n: p["kind"] for n, p in ports.items()} == {
+        "exc_spikes": "spike", "inh_spikes": "spike", "I_stim": "continuous"}
+    assert ports["I_stim"]["line"] == line_of(text, "I_stim pA <- continuous")
+
+    params = {p["name"]: p for p in model["parameters"]}
+    assert params["C_m"]["type"] == "pF" and params["C_m"]["expression"] == "250 pF"
+    assert params["tau_m"]["line"] == line_of(text, "tau_m ms = 10 ms")
+    values = model["value_nest_units"]
+    assert values["tau_m"] == 10.0 and values["C_m"] == 250.0 and values["V_th"] == -55.0
+    assert values["E_L"] == -70.0 and values["I_e"] == 0.0
+    assert values["V_m"] == values["E_L"]  # state V_m mV = E_L
+    assert all(isinstance(v, float) for v in values.values())
+    assert model["unevaluated"] == []
+    assert model["recordables"] == ["V_m", "refr_t", "I_syn_exc", "I_syn_inh"]
+    assert [i["name"] for i in model["internals"]] == ["unit_psc"]
+
+
+def test_parse_synapse(parsed: dict[str, dict[str, Any]]) -> None:
+    model = parsed["stdp_synapse"]
+    assert model["kind"] == "synapse"
+    assert model["weight_variable"] == "w"
+    assert model["delay_variable"] is None
+    assert model["post_ports"] == ["post_spikes"]
+    assert model["vt_ports"] == []
+    assert model["value_nest_units"]["tau_tr_pre"] == 20.0
+    assert model["value_nest_units"]["w"] == 1.0
+    assert model["recordables"] == []
+
+
+def test_parse_synapse_ports(parsed: dict[str, dict[str, Any]]) -> None:
+    neuromodulated = parsed["neuromodulated_stdp_synapse"]
+    assert neuromodulated["post_ports"] == ["post_spikes"]  # not the modulatory mod_spikes
+    assert neuromodulated["vt_ports"] == ["mod_spikes"]
+    tsodyks = parsed["tsodyks_synapse"]  # emit_spike(delta_y_tsp * w): not a plain variable
+    assert tsodyks["weight_variable"] is None and tsodyks["weight_variable_guess"] == "w"
+    assert tsodyks["post_ports"] == [] and tsodyks["vt_ports"] == []
+    assert tsodyks["value_nest_units"]["u"] == tsodyks["value_nest_units"]["U"] == 0.5  # state u real = U
+
+
+@pytest.fixture(scope="module")
+def broken(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], dict[str, Path], dict[str, int]]:
+    """A parse request over three broken copies of iaf_psc_exp_neuron; expected error lines."""
+    source = IAF_PSC_EXP.read_text()
+    directory = tmp_path_factory.mktemp("broken")
+    edits = {
+        # missing colon after the block keyword: NESTML's lexer reports it on the next line
+        "syntax": ("    state:\n", "    state\n", "    state"),
+        # unknown variable in an ODE
+        "unknown_var": ("(V_m - E_L) / tau_m +", "(V_m - E_L) / tau_mm +", "tau_mm"),
+        # unknown unit (NESTML then also recurses endlessly: must still be a clean error)
+        "unknown_unit": ("tau_syn_inh ms = 2 ms", "tau_syn_inh ms = 2 mss", "2 mss"),
+    }
+    files, lines = {}, {}
+    for name, (old, new, marker) in edits.items():
+        assert source.count(old) == 1, old
+        text = source.replace(old, new).replace("model iaf_psc_exp_neuron:", f"model {name}_neuron:")
+        files[name] = directory / f"{name}_neuron.nestml"
+        files[name].write_text(text)
+        lines[name] = line_of(text, marker)
+    response = run_worker({"op": "parse", "files": [str(p) for p in files.values()]})
+    return response, files, lines
+
+
+@pytest.mark.parametrize("case", ["syntax", "unknown_var", "unknown_unit"])
+def test_parse_errors(broken: tuple[dict[str, Any], dict[str, Path], dict[str, int]], case: str) -> None:
+    response, files, lines = broken
+    assert response["ok"] is False
+    errors = [e for e in response["errors"] if e["file"] == str(files[case])]
+    assert errors, response["errors"]
+    # errors are in source order: the first one is at the broken line
+    assert errors[0]["line"] == lines[case], errors
+    assert all(set(e) == {"file", "line", "column", "model", "message", "code"} for e in errors)
+
+
+def test_parse_error_messages(broken: tuple[dict[str, Any], dict[str, Path], dict[str, int]]) -> None:
+    response, files, _ = broken
+    messages = {name: " ".join(e["message"] for e in response["errors"] if e["file"] == str(path))
+                for name, path in files.items()}
+    assert "missing ':'" in messages["syntax"]
+    assert "tau_mm" in messages["unknown_var"]
+    assert "mss" in messages["unknown_unit"]
+
+
+def stdp_pair_request(target: Path, **options: Any) -> dict[str, Any]:
+    """A request to generate iaf_psc_exp_neuron paired with stdp_synapse into ``target``."""
+    return {
+        "op": "generate", "files": [str(IAF_PSC_EXP), str(STDP)], "target_dir": str(target),
+        "module_name": "jn_test0123module",
+        "neuron_synapse_pairs": [{"neuron": "iaf_psc_exp_neuron",
+                                  "synapses": {"stdp_synapse": {"post_ports": ["post_spikes"]}}}],
+        "weight_variable": {"stdp_synapse": "w"}, "delay_variable": {}, "nest_version": "v3.10.0",
+        **options,
+    }
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    response = run_worker(stdp_pair_request(tmp_path_factory.mktemp("generated") / "code"))
+    assert response["ok"], response
+    return response
+
+
+def test_generate_models(generated: dict[str, Any]) -> None:
+    models = {m["name"]: m for m in generated["models"]}
+    paired_neuron = "iaf_psc_exp_neuron_nestml__with_stdp_synapse_nestml"
+    paired_synapse = "stdp_synapse_nestml__with_iaf_psc_exp_neuron_nestml"
+    assert set(models) == {"iaf_psc_exp_neuron_nestml", paired_neuron, paired_synapse}
+    assert models["iaf_psc_exp_neuron_nestml"]["paired"] is False
+    assert models[paired_neuron]["paired"] is True and models[paired_synapse]["paired"] is True
+    assert models[paired_synapse]["kind"] == "synapse" and models[paired_neuron]["kind"] == "neuron"
+    assert models[paired_synapse]["source_model"] == "stdp_synapse"
+    assert models[paired_neuron]["source_model"] == "iaf_psc_exp_neuron"
+    assert models[paired_synapse]["source"] is None
+    assert models["iaf_psc_exp_neuron_nestml"]["register_call"] == (
+        'register_iaf_psc_exp_neuron_nestml("iaf_psc_exp_neuron_nestml");')
+    assert models[paired_synapse]["register_call"].startswith(f"nest::{paired_synapse}::register_{paired_synapse}(")
+    assert "post_trace__for_stdp_synapse_nestml" in models[paired_neuron]["recordables"]
+
+
+def test_generate_files(generated: dict[str, Any]) -> None:
+    target = Path(generated["target_dir"])
+    assert (target / generated["log_file"]).is_file()
+    for model in generated["models"]:
+        for name in (model["header"], model["source"]):
+            assert name is None or name in generated["files"]
+    assert "jn_test0123module.cpp" in generated["files"]
+    for name in generated["files"]:
+        text = (target / name).read_text()
+        assert not re.search(r"at time: \d", text), name  # timestamps are neutralised
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory):
+    """The worker in serve mode (as jitnest's adapter runs it), on a socket in a temporary directory."""
+    socket_path = tmp_path_factory.mktemp("server") / "socket"
+    process = subprocess.Popen([*WORKER, "--serve", str(socket_path)], stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, env=dict(os.environ, PYTHONHASHSEED="0"), cwd=ROOT)
+    assert process.stdout.readline().strip() == b"ready"
+    yield socket_path
+    process.stdin.close()  # end of stdin: the server exits
+    assert process.wait(timeout=30) == 0
+
+
+def ask_server(socket_path: Path, request: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    """Send one request to the fork server; its response and what the answering child printed."""
+    import socket
+
+    log_file = socket_path.parent / "request.log"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
+        connection.connect(str(socket_path))
+        connection.sendall(json.dumps({"request": request, "log_file": str(log_file)}).encode())
+        connection.shutdown(socket.SHUT_WR)
+        answer = b"".join(iter(lambda: connection.recv(1 << 16), b""))
+    return json.loads(answer), log_file.read_text()
+
+
+def test_server_paired_only_generates_the_same_pair(server: Path, generated: dict[str, Any], tmp_path: Path) -> None:
+    """A forked child of the server, asked for the pair only, writes the pair's files byte for byte
+    as a fresh worker process does, and leaves out the neuron alone. (Pair only, the synapse is
+    generated in a process of its own, beside the neuron: same bytes as all in one process.)"""
+    response, _ = ask_server(server, stdp_pair_request(tmp_path / "code", paired_only=True))
+    assert response["ok"], response
+    names = {m["name"] for m in response["models"]}
+    assert names == {"iaf_psc_exp_neuron_nestml__with_stdp_synapse_nestml",
+                     "stdp_synapse_nestml__with_iaf_psc_exp_neuron_nestml"}
+    fresh, forked = Path(generated["target_dir"]), Path(response["target_dir"])
+    for model in response["models"]:
+        for name in filter(None, (model["header"], model["source"])):
+            assert (forked / name).read_bytes() == (fresh / name).read_bytes(), name
+    assert "iaf_psc_exp_neuron_nestml.cpp" not in response["files"]
+    assert not any(name.startswith(".synapses") for name in response["files"])
+
+
+def test_server_answers_errors_and_keeps_serving(server: Path, tmp_path: Path) -> None:
+    broken = tmp_path / "broken_neuron.nestml"
+    broken.write_text("model broken_neuron:\n    state\n        V_m mV = -70 mV\n")
+    response, log = ask_server(server, {"op": "parse", "files": [str(broken)]})
+    assert not response["ok"] and response["errors"][0]["file"] == str(broken)
+    response, _ = ask_server(server, {"op": "parse", "files": [str(IAF_PSC_EXP)]})
+    assert response["ok"] and response["models"][0]["name"] == "iaf_psc_exp_neuron"
+
+
+_LEX_EVERY_LIBRARY_MODEL = r"""
+import glob, json, sys
+from antlr4 import CommonTokenStream, InputStream
+from pynestml.generated.PyNestMLLexer import PyNestMLLexer
+
+from jitnest.worker import patches
+
+def tokens(text):
+    stream = CommonTokenStream(PyNestMLLexer(InputStream(text)))
+    stream.fill()
+    return [(t.type, t.start, t.stop, t.line, t.column, t.channel, t.text) for t in stream.tokens]
+
+files = sorted(glob.glob(sys.argv[1] + "/*/*.nestml"))
+texts = [open(f).read() for f in files]
+# inputs that start with blanks, where the predicate holds
+texts += [prefix + texts[0] for prefix in ("   ", "\t", "\n  ", "  \n", "# note\n  ")]
+plain = [tokens(text) for text in texts]
+patches._cache_lexer_start_states()
+from antlr4.atn.LexerATNSimulator import LexerATNSimulator
+patched = getattr(LexerATNSimulator.matchATN, "_jitnest_cache", False)
+print(json.dumps({"files": len(files), "tokens": sum(map(len, plain)), "patched": patched,
+                  "same": plain == [tokens(t) for t in texts]}))
+"""
+
+
+def test_cached_lexer_start_states_give_the_same_tokens_for_every_library_model() -> None:
+    """The worker caches the start state of NESTML's lexer (see jitnest.worker.patches._cache_lexer_start_states)."""
+    completed = subprocess.run([sys.executable, "-c", _LEX_EVERY_LIBRARY_MODEL, str(MODELS)],
+                               capture_output=True, text=True, timeout=600, check=True, cwd=ROOT)
+    answer = json.loads(completed.stdout.strip().splitlines()[-1])
+    assert answer["files"] >= 30 and answer["tokens"] > 10000
+    assert answer["patched"], "NESTML's lexer no longer has the one predicate the cache is exact for"
+    assert answer["same"]
