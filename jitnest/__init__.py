@@ -45,6 +45,10 @@ from typing import Any
 from ._version import __version__ as jitnest_version  # noqa: F401 (public)
 
 _facade: types.ModuleType | None = None
+# ``from jitnest import cache`` asks this module for ``cache`` before importing the submodule:
+# that question must not start NEST.
+_SUBMODULES = frozenset(entry.name.removesuffix(".py") for entry in os.scandir(os.path.dirname(__file__))
+                        if entry.name.endswith(".py") or os.path.isfile(os.path.join(entry.path, "__init__.py")))
 
 
 def _load_facade() -> types.ModuleType:
@@ -150,6 +154,8 @@ class _JitnestModule(types.ModuleType):
             raise AttributeError(name)
         if name == "__version__":
             return _load_facade().REAL.__version__
+        if name in _SUBMODULES:
+            raise AttributeError(name)  # not imported yet: the import system imports it now
         facade = _load_facade()
         if name in self.__dict__:  # a public function just added by loading the facade
             return self.__dict__[name]

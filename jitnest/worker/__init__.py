@@ -13,12 +13,13 @@ The requests, the responses and the process contract are described in :mod:`.pro
 Package contract
 ----------------
 * Imports: the standard library, pynestml and what NESTML itself is made of (odetoolbox, sympy,
-  jinja2, and antlr4, the runtime of NESTML's parser, which :mod:`.patches` hooks into). Never
-  PyNEST (``nest``), never any jitnest module outside this package; inside it, relative imports
-  only. At module level the modules import only the standard library and each other: NESTML and
-  its dependencies are imported inside functions, so importing a module of the package is cheap
-  and prints nothing. (``python -m jitnest.worker`` also imports ``jitnest/__init__.py`` first,
-  which must therefore neither import NEST nor print on stdout.)
+  jinja2, and antlr4, the runtime of NESTML's parser, which :mod:`.patches` hooks into), and of
+  jitnest only ``jitnest.config`` (its settings; standard library and platformdirs). Never PyNEST
+  (``nest``); inside the package, relative imports only. At module level the modules import only
+  the standard library, ``jitnest.config`` and each other: NESTML and its dependencies are
+  imported inside functions, so importing a module of the package is cheap and prints nothing.
+  (``python -m jitnest.worker`` also imports ``jitnest/__init__.py`` first, which must
+  therefore neither import NEST nor print on stdout.)
 * NESTML's global state stays inside these processes: a process runs NESTML for one request only
   (the fork server imports NESTML but never runs it), and nothing of NESTML's state or objects
   leaves a process except as JSON.

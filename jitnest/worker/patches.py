@@ -13,6 +13,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from ..config import settings
+
 _SYNTAX_ERRORS: list[dict[str, Any]] = []
 """Syntax errors reported by ANTLR while parsing the current file (see :func:`_install_syntax_error_hook`)."""
 
@@ -26,7 +28,7 @@ def _keep_compiled_templates() -> None:
     """
     import jinja2
 
-    directory = os.environ.get("JITNEST_TEMPLATE_CACHE")
+    directory = settings().template_cache
     if not directory or getattr(jinja2.Environment.__init__, "_jitnest_cache", False):
         return
     directory = os.path.join(directory, f"jinja2-{jinja2.__version__}")

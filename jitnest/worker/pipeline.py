@@ -15,6 +15,7 @@ import signal
 import sys
 from typing import Any
 
+from ..config import settings
 from .messages import _exception_error
 from .names import SUFFIX
 from .validation import _logged_errors
@@ -58,7 +59,7 @@ def _run_code_generation(models: list[Any], codegen_opts: dict[str, Any], paired
             if paired_only and isinstance(transformer, SynapsePostNeuronTransformer):
                 paired = {pair["neuron"] + SUFFIX for pair in codegen_opts["neuron_synapse_pairs"]}
                 transformed = [m for m in transformed if m.get_name() not in paired]
-                if os.environ.get("JITNEST_NESTML_SPLIT", "1") != "0":
+                if settings().nestml_split:
                     branch = _SynapseBranch.fork(transformed, remaining, code_generator, metadata,
                                                  file_of_artifact or {})
                     transformed = branch.models
