@@ -24,6 +24,7 @@ from ..models.naming import synapse_models_of
 from ..models.node_ids import NodeIds
 from ..models.parameters import NeedsKernel, Population
 from ..pynest import REAL, NodeCollection
+from ..record.calls import COPY_OF_BUILTIN, executes_while_pending
 from ..record.journal import (
     ConnectEntry,
     CopyModelEntry,
@@ -181,7 +182,8 @@ def CopyModel(existing: str, new: str, params: Any = None) -> None:
     copied = defaults.copy(new) if defaults is not None else None
     if copied is not None and params:
         copied.update(params, site)
-    SESSION.submit(CopyModelEntry(site, existing, new, params), execute_while_pending=ref.info is None)
+    policy = COPY_OF_BUILTIN if ref.info is None else "CopyModel"
+    SESSION.submit(CopyModelEntry(site, existing, new, params), execute_while_pending=executes_while_pending(policy))
     SESSION.names.add_alias(new, existing)
     SESSION.names.forget_builtins()
     if copied is not None:

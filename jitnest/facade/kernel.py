@@ -13,7 +13,11 @@ from collections.abc import Callable
 from typing import Any
 
 from ..pynest import REAL
-from ..record.calls import KERNEL_ATTRIBUTES_FROM_RECORDING, KERNEL_ATTRIBUTES_NEEDING_BUILD
+from ..record.calls import (
+    KERNEL_ATTRIBUTE_ASSIGNMENT,
+    KERNEL_ATTRIBUTES_FROM_RECORDING,
+    KERNEL_ATTRIBUTES_NEEDING_BUILD,
+)
 from ..record.session import SESSION
 
 
@@ -52,14 +56,14 @@ def ResetKernel() -> None:
 
 def Install(module_name: str) -> Any:
     """``nest.Install`` of the user's own module, recorded so that rebuilds install it again."""
-    result = SESSION.record_call(REAL.Install, (module_name,), execute_while_pending=False)
+    result = SESSION.record_call(REAL.Install, (module_name,))
     SESSION.names.forget_builtins()
     return result
 
 
 def SetKernelStatus(params: dict) -> None:
     """``nest.SetKernelStatus``, applied at once and recorded for replays."""
-    SESSION.record_call(REAL.SetKernelStatus, (params,), execute_while_pending=True)
+    SESSION.record_call(REAL.SetKernelStatus, (params,))
 
 
 def GetKernelStatus(keys: Any = None) -> Any:
@@ -69,7 +73,7 @@ def GetKernelStatus(keys: Any = None) -> Any:
 
 def set_kernel_attribute(name: str, value: Any) -> None:
     """``nest.<attribute> = value``: applied at once and recorded for replays."""
-    SESSION.record_call(setattr, (REAL, name, value), execute_while_pending=True)
+    SESSION.record_call(setattr, (REAL, name, value), call=KERNEL_ATTRIBUTE_ASSIGNMENT)
 
 
 def _from_recording(name: str) -> Any:

@@ -22,9 +22,9 @@ KERNEL_ATTRIBUTES = kernel_attribute_names()
 _resolved: dict[str, Any] = {}
 
 
-def _applied_and_recorded(function: Any) -> Any:
+def _applied_and_recorded(function: Any, name: str) -> Any:
     def call(*args: Any, **kwargs: Any) -> Any:
-        return functions.SESSION.record_call(function, args, kwargs, execute_while_pending=True)
+        return functions.SESSION.record_call(function, args, kwargs, call=name)
 
     call.__name__ = function.__name__
     call.__doc__ = function.__doc__
@@ -41,7 +41,7 @@ def resolve_attribute(name: str) -> Any:
     if isinstance(value, types.FunctionType):
         policy = policy_of(name)
         if policy is Policy.APPLIED_AND_RECORDED:
-            value = _applied_and_recorded(value)
+            value = _applied_and_recorded(value, name)
         elif policy is not Policy.PASS_THROUGH:
             value = kernel.needs_kernel(value)
     _resolved[name] = value

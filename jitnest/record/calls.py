@@ -24,6 +24,9 @@ from __future__ import annotations
 
 import enum
 
+# Calls that are not PyNEST functions of their own, named for this table:
+KERNEL_ATTRIBUTE_ASSIGNMENT = "nest.<kernel attribute> = value"  # reads: see KERNEL_ATTRIBUTES_* below
+COPY_OF_BUILTIN = "CopyModel of a built-in model"  # adds no NESTML requirement: NEST may have it at once
 
 class Policy(enum.Enum):
     PASS_THROUGH = "neither reads nor changes the network"
@@ -41,12 +44,10 @@ _TABLE: dict[Policy, frozenset[str]] = {
     }),
     Policy.APPLIED_AND_RECORDED: frozenset({
         "set_verbosity", "EnableStructuralPlasticity", "DisableStructuralPlasticity", "SetKernelStatus",
-        # ``nest.<kernel attribute> = value`` (see KERNEL_ATTRIBUTES_WITHOUT_BUILD for reads)
-        "<kernel attribute assignment>",
+        KERNEL_ATTRIBUTE_ASSIGNMENT, COPY_OF_BUILTIN,
     }),
     Policy.RECORDED: frozenset({
         "Create", "Connect", "Disconnect", "CopyModel", "SetDefaults", "SetStatus", "Install",
-        # CopyModel of a built-in is also executed while pending (it adds no NESTML requirement).
     }),
     Policy.NEEDS_KERNEL: frozenset({
         "GetStatus", "GetDefaults", "GetConnections", "GetKernelStatus", "Prepare", "Cleanup",

@@ -30,6 +30,7 @@ from ..models.node_ids import NodeIds
 from ..models.parameters import ModelDefaults, NeedsKernel, Piece, PopulationIndex, shape_like_nest
 from ..plan.combinations import Requirements
 from ..pynest import REAL
+from .calls import executes_while_pending
 from .journal import CallEntry, Entry, RequirementEntry, clone_error
 from .names import Naming
 from .proxies import NodeCollectionProxy, SynapseCollectionProxy, unwrap
@@ -141,9 +142,11 @@ class Session:
                 raise
 
     def record_call(self, function: Any, args: tuple = (), kwargs: dict | None = None,
-                    site: CallSite | None = None, execute_while_pending: bool = False) -> Any:
+                    site: CallSite | None = None, call: str | None = None) -> Any:
+        """Record ``function(*args, **kwargs)``, executed as the policy of ``call`` (default: the
+        function's name) in ``record.calls`` says."""
         entry = CallEntry(site or capture(), function, args, kwargs)
-        self.submit(entry, execute_while_pending=execute_while_pending)
+        self.submit(entry, execute_while_pending=executes_while_pending(call or function.__name__))
         return entry.result
 
     def passed_time(self) -> None:
@@ -248,7 +251,7 @@ class Session:
         site = capture()
         if self.pending:
             self.apply_to_store(nodes._self_ids, params, kwargs, site)
-        self.record_call(_set_status, (nodes, params), kwargs, site=site)
+        self.record_call(_set_status, (nodes, params), kwargs, site=site, call="SetStatus")
 
     def apply_to_store(self, ids: NodeIds, params: Any, kwargs: dict, site: CallSite | None) -> None:
         """Validate and keep values set on unbuilt NESTML nodes (NEST validates the rest at build)."""
@@ -270,7 +273,7 @@ class Session:
                                               params[piece.offset:piece.offset + len(piece.positions)], site)
 
     def set_connection_status(self, connections: SynapseCollectionProxy, params: Any, kwargs: dict) -> None:
-        self.record_call(_set_status, (connections, params), kwargs)
+        self.record_call(_set_status, (connections, params), kwargs, call="SetStatus")
 
 
 def _per_node(value: Any) -> bool:
