@@ -129,16 +129,16 @@ def install_import_hook() -> None:
 
 def provenance() -> dict:
     """What the current network was built from, and the run's context (see ``jitnest.provenance``)."""
-    from . import provenance as record
+    from .provenance import provenance as record  # the submodule's function (this module's name is ours)
 
-    return record.provenance()
+    return record()
 
 
 def write_provenance(path: str | os.PathLike, *, sumatra_label: str | None = None) -> Any:
     """Write ``provenance()`` as JSON to ``path`` (a folder or a file); returns the file's path."""
-    from . import provenance as record
+    from .provenance import write_provenance as write
 
-    return record.write_provenance(path, sumatra_label=sumatra_label)
+    return write(path, sumatra_label=sumatra_label)
 
 
 _OWN = frozenset({"add_model_path", "add_model_file", "add_model_source", "build", "build_report",
