@@ -8,7 +8,7 @@ import pytest
 from conftest import MODELS as TEST_MODELS
 
 import jitnest as nest
-from jitnest.errors import ConnectionModelError, NestmlModelError, NetworkFrozenError, UnknownModelError
+from jitnest.errors import ConnectionModelError, NestmlModelError, UnknownModelError
 
 MODELS = TEST_MODELS / "bad"
 
@@ -88,18 +88,3 @@ def test_naming_rule_builtin_first_suffix_means_nestml():
         nest.Create("iaf_psc_alpha_nestml")  # the suffix never falls back to NEST's iaf_psc_alpha
     nodes = nest.Create("iaf_psc_exp_neuron_nestml", 2)
     assert nodes.get("model") == ("iaf_psc_exp_neuron_nestml", "iaf_psc_exp_neuron_nestml")
-
-
-def test_after_simulate_a_twin_not_named_before_is_refused_at_the_users_line():
-    """Modules compile only the _hpc/_lbl twins a network names; NEST loads nothing once time passed."""
-    neurons = nest.Create("iaf_psc_exp_neuron", 2)
-    nest.Connect(neurons, neurons, syn_spec={"synapse_model": "stdp_synapse_nestml"})
-    assert nest.GetDefaults("stdp_synapse_nestml_lbl", "synapse_model") == "stdp_synapse_nestml_lbl"
-    nest.Simulate(1.0)
-    assert nest.GetDefaults("stdp_synapse_nestml_lbl", "synapse_model") == "stdp_synapse_nestml_lbl"
-    with pytest.raises(NetworkFrozenError) as caught:
-        line = _this_line() + 1
-        nest.GetDefaults("stdp_synapse_nestml_hpc")
-    message = str(caught.value)
-    assert "'stdp_synapse_nestml_hpc'" in message and "_hpc twin of stdp_synapse" in message
-    assert f"line {line}" in message
