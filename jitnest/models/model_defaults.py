@@ -32,6 +32,7 @@ from ..errors import UnknownParameterError
 from ..pynest import NESTErrors
 from . import nest_keys
 from .model_info import ModelInfo, PairedVariables
+from .model_path import NESTML_SUFFIX
 
 # Status keys that NEST's node base classes write after the model's own values: a NESTML
 # declaration of the same name (hill_tononi_neuron's parameter t_spike) is shadowed by NEST's
@@ -104,6 +105,11 @@ class ModelDefaults:
     # Neurons: the synapses the network pairs it with, and what each adds (see module docstring).
     pairing: Callable[[], Sequence[tuple[str, PairedVariables]]] | None = None
     paired: dict[str, PairedVariables] = field(default_factory=dict)
+    # Neurons: what a pairing with a NESTML synapse (source name) would add, None if it adds nothing;
+    # lets SetDefaults name such a variable before the Connect that pairs them (NESTML's own tests
+    # do); those keys stay ``provisional`` (reads need the kernel) until a Connect pairs them.
+    speculate: Callable[[str], PairedVariables | None] | None = None
+    provisional: dict[str, set[str]] = field(default_factory=dict)  # synapse -> keys
 
     @classmethod
     def from_info(cls, model: str, info: ModelInfo) -> ModelDefaults:
@@ -178,8 +184,31 @@ class ModelDefaults:
             if synapse in self.paired:
                 continue
             self.paired[synapse] = added
-            self._declare((*added.parameters, *added.state), added.defaults)
-            self.unknown.update(u["name"] for u in added.unevaluated)
+            if self.provisional.pop(synapse, None) is None:
+                self._declare_paired(added)
+
+    def _declare_paired(self, added: PairedVariables) -> None:
+        self._declare((*added.parameters, *added.state), added.defaults)
+        self.unknown.update(u["name"] for u in added.unevaluated)
+
+    def _accept_speculatively(self, key: str) -> bool:
+        """Whether ``key`` is ``<var>__for_<synapse>_nestml`` of a synapse that, paired with this neuron,
+        adds it (then it is declared, provisionally: see ``speculate``)."""
+        if self.speculate is None or "__for_" not in key or not key.endswith(NESTML_SUFFIX):
+            return False
+        synapse = key.rsplit("__for_", 1)[1][: -len(NESTML_SUFFIX)]
+        if synapse in self.paired or synapse in self.provisional:
+            return False
+        added = self.speculate(synapse)
+        if added is None or key not in {d.get("nest_name") or d["name"] for d in (*added.parameters, *added.state)}:
+            return False
+        self._declare_paired(added)
+        self.provisional[synapse] = {d.get("nest_name") or d["name"] for d in (*added.parameters, *added.state)}
+        return True
+
+    def is_provisional(self, key: str) -> bool:
+        """A key accepted for a pairing that no Connect has made yet (only the build can tell)."""
+        return any(key in keys for keys in self.provisional.values())
 
     def paired_default(self, key: str) -> tuple[bool, Any]:
         """``(True, value)`` if ``key`` was added by a pairing with a default NESTML declares."""
@@ -207,7 +236,8 @@ class ModelDefaults:
     def copy(self, model: str) -> ModelDefaults:
         copied = ModelDefaults(model, self.info, dict(self.values), dict(self.types), set(self.unknown),
                                set(self.vectors), set(self.read_only), set(self.write_only), set(self.kernel_keys),
-                               self.pairing, dict(self.paired))
+                               self.pairing, dict(self.paired), self.speculate,
+                               {k: set(v) for k, v in self.provisional.items()})
         if "synapse_model" in copied.values:
             copied.values["synapse_model"] = model
         return copied
@@ -224,6 +254,9 @@ class ModelDefaults:
         keys = list(keys)
         if any(k not in self.types for k in keys):
             self.sync_pairing()
+            for key in keys:
+                if key not in self.types:
+                    self._accept_speculatively(key)
         unknown = sorted(k for k in keys if k not in self.types or k in self.read_only)
         if unknown:
             settable = sorted(k for k in self.types if k not in self.read_only)
@@ -264,12 +297,12 @@ class ModelDefaults:
             missing = [k for k in keys if not self.readable(k)]
             if missing:
                 raise KeyError(missing[0])
-            needed = [k for k in keys if k in self.unknown or k in self.kernel_keys]
+            needed = [k for k in keys if k in self.unknown or k in self.kernel_keys or self.is_provisional(k)]
             if needed:
                 raise NeedsKernel(needed)
             return {k: self._status_value(k) for k in keys}
-        if self.unknown:
-            raise NeedsKernel(sorted(self.unknown))
+        if self.unknown or self.provisional:
+            raise NeedsKernel(sorted(self.unknown | {k for keys in self.provisional.values() for k in keys}))
         status = {k: v for k, v in self.values.items() if k not in self.write_only}
         if not self.info.is_synapse:
             status.update(model=self.model, element_type="neuron", recordables=tuple(self.recordables()))

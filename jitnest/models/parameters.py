@@ -131,6 +131,8 @@ class Population:
         flags = self.kernel_only.get(key)
         if flags is not None and flags[positions].any():
             raise NeedsKernel(key)
+        if self.model_defaults.is_provisional(key):
+            raise NeedsKernel(key)
         if key in self.store:
             return self.store.get_at(key, positions).tolist()
         known, value = self._default(key)

@@ -27,7 +27,7 @@ from ..compile.builder import UnitBuilder
 from ..errors import JitnestError, NetworkFrozenError
 from ..models import model_info
 from ..models.model_info import ModelInfo, PairedVariables
-from ..models.model_path import ModelPath, strip_suffix
+from ..models.model_path import NESTML_SUFFIX, ModelPath, strip_suffix
 from ..models.naming import ModelRef
 from ..models.node_ids import NodeIds
 from ..models.parameters import ModelDefaults, NeedsKernel, Piece, PopulationIndex, shape_like_nest
@@ -201,6 +201,7 @@ class Session:
             defaults = ModelDefaults.from_info(shown, ref.info)
             if not ref.info.is_synapse:
                 defaults.pairing = self._pairing_of(ref.info, site)
+                defaults.speculate = self._speculation_of(ref.info, site)
             self.model_defaults[key] = defaults
         return self.model_defaults[key]
 
@@ -216,6 +217,20 @@ class Session:
             return [(name, model_info.load_paired(neuron, synapse, site)) for name, synapse in sorted(synapses.items())]
 
         return pairing
+
+    def _speculation_of(self, neuron: ModelInfo, site: CallSite | None) -> Callable[[str], PairedVariables | None]:
+        """What pairing ``neuron`` with the NESTML synapse of a source name would add (None if that
+        is no NESTML synapse that NESTML pairs)."""
+        def speculate(synapse: str) -> PairedVariables | None:
+            try:
+                ref = self.names.resolve(synapse + NESTML_SUFFIX, site)
+            except JitnestError:
+                return None
+            if ref.info is None or not ref.info.reads_postsynaptic_state:
+                return None
+            return model_info.load_paired(neuron, ref.info, site)
+
+        return speculate
 
     def set_model_options(self, model: str, options: dict) -> None:
         """``jitnest.set_model_options``: options of a NESTML model (``models.options``), before its use."""
