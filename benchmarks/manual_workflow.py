@@ -11,6 +11,10 @@ This file shares no code with jitnest on purpose: a differential test that used 
 pipeline for its baseline could not catch jitnest's mistakes.
 
 Usage: ``python manual_workflow.py OUT_DIR MODULE_NAME NEURON[,NEURON...] [SYNAPSE:POST_PORT:WEIGHT_VAR@NEURON ...]``
+or ``python manual_workflow.py OUT_DIR MODULE_NAME --spec SPEC.json``, where SPEC.json holds what a user
+passes to NESTML by hand: ``{"files": [...], "codegen_opts": {...}}`` (a file is an absolute path, or
+``neurons/NAME`` / ``synapses/NAME`` of NESTML's model library). Several pairs and models go into one
+module, as a user would group them.
 Prints one JSON line: module path and the seconds spent generating and compiling.
 """
 
@@ -25,20 +29,31 @@ import time
 from pathlib import Path
 
 
-def generate(out: Path, module: str, neurons: list[str], synapses: list[tuple[str, str, str, str]]) -> float:
-    os.environ.setdefault("PYTHONHASHSEED", "0")
-    from pynestml.frontend.pynestml_frontend import generate_target
-
-    models = Path(sys.prefix) / "models"
-    files = [str(models / "neurons" / f"{n}.nestml") for n in neurons]
-    files += sorted({str(models / "synapses" / f"{s[0]}.nestml") for s in synapses})  # each file once
+def spec_from_arguments(neurons: list[str], synapses: list[tuple[str, str, str, str]]) -> dict:
+    """The ``--spec`` form of the positional arguments."""
+    files = [f"neurons/{n}" for n in neurons] + sorted({f"synapses/{s[0]}" for s in synapses})
     pairs: dict[str, dict] = {}
     for synapse, port, _, neuron in synapses:
         pairs.setdefault(neuron, {})[synapse] = {"post_ports": [port]}
-    codegen_opts = {
+    return {"files": files, "codegen_opts": {
         "neuron_synapse_pairs": [{"neuron": n, "synapses": s} for n, s in pairs.items()],
         "weight_variable": {s[0]: s[2] for s in synapses},
-    }
+    }}
+
+
+def library_file(name: str) -> str:
+    """An absolute path as it is; ``neurons/X`` or ``synapses/X`` in NESTML's installed model library."""
+    if os.path.isabs(name):
+        return name
+    return str(Path(sys.prefix) / "models" / f"{name}.nestml")
+
+
+def generate(out: Path, module: str, spec: dict) -> float:
+    os.environ.setdefault("PYTHONHASHSEED", "0")
+    from pynestml.frontend.pynestml_frontend import generate_target
+
+    files = [library_file(f) for f in spec["files"]]
+    codegen_opts = spec.get("codegen_opts", {})
     started = time.monotonic()
     try:
         generate_target(input_path=files, target_platform="NEST", target_path=str(out / "src"),
@@ -71,14 +86,18 @@ def compile_module(out: Path, module: str, jobs: int) -> float:
 
 
 def main(argv: list[str]) -> None:
-    out, module, neurons = Path(argv[0]).resolve(), argv[1], argv[2].split(",")
-    synapses = []
-    for spec in argv[3:]:
-        head, neuron = spec.split("@")
-        name, port, weight = head.split(":")
-        synapses.append((name, port, weight, neuron))
+    out, module = Path(argv[0]).resolve(), argv[1]
+    if argv[2] == "--spec":
+        spec = json.loads(Path(argv[3]).read_text())
+    else:
+        synapses = []
+        for text in argv[3:]:
+            head, neuron = text.split("@")
+            name, port, weight = head.split(":")
+            synapses.append((name, port, weight, neuron))
+        spec = spec_from_arguments(argv[2].split(","), synapses)
     out.mkdir(parents=True, exist_ok=True)
-    generation = generate(out, module, neurons, synapses)
+    generation = generate(out, module, spec)
     compilation = compile_module(out, module, jobs=os.cpu_count() or 1)
     print(json.dumps({"module": str(out / f"{module}.so"), "generate_seconds": generation,
                       "compile_seconds": compilation}))

@@ -9,6 +9,9 @@ Besides PyNEST's API, this module offers:
 
 * ``add_model_path(folder)``, ``add_model_file(path)``, ``add_model_source(text)``: where NESTML
   models come from (plus ``JITNEST_MODEL_PATH`` and NESTML's own model library);
+* ``set_model_options(model, **options)``: what NESTML must be told about a model that jitnest
+  cannot infer (weight variable, post-port variables, gap junctions, any ``codegen_opts`` entry;
+  see ``jitnest.models.options``);
 * ``build()``: build the recorded network now (otherwise the first Simulate does);
 * ``build_report()``: which modules the current network uses, and whether they were compiled now;
 * ``install_import_hook()``: make ``import nest`` anywhere (e.g. in PyNN) mean jitnest.
@@ -75,11 +78,33 @@ def add_model_path(folder: str | os.PathLike) -> None:
     _session().model_path.add_folder(folder)
 
 
-def add_model_file(path: str | os.PathLike) -> list[str]:
-    """Make the models in one NESTML file available; returns their names."""
-    names = _session().model_path.add_file(path)
+def add_model_file(path: str | os.PathLike, options: dict[str, dict] | None = None) -> list[str]:
+    """Make the models in one NESTML file available; returns their names.
+
+    ``options`` maps model names of the file to their options (see ``set_model_options``).
+    """
+    session = _session()
+    names = session.model_path.add_file(path)
+    for model, model_options in (options or {}).items():
+        if model not in names:
+            raise ValueError(f"options given for {model}, which {path} does not define (it defines {', '.join(names)})")
+        session.set_model_options(model, model_options)
     _prepare_nestml_for(names)
     return names
+
+
+def set_model_options(model: str, **options: Any) -> None:
+    """Tell NESTML what jitnest cannot infer about a NESTML model, for every later use of it.
+
+    Synapses: ``weight_variable``, ``delay_variable`` (NEST's ``weight``/``delay``), ``post_ports``,
+    ``vt_ports``, ``post_port_variables`` ({continuous post port: neuron variable it reads}),
+    ``strictly_synaptic_vars``. Neurons: ``gap_junctions`` (NESTML's option, enabled). Both:
+    ``continuous_state_buffering_method`` and ``codegen_opts`` (any other entry of NESTML's NEST
+    code-generator options). Options are part of the build's cache key and manifest. Set them
+    before the model's first use in a network; no options (``set_model_options(model)``) removes
+    them. Raises ValueError for unknown options or values of the wrong type.
+    """
+    _session().set_model_options(model, options)
 
 
 def _prepare_nestml_for(names: list[str]) -> None:
@@ -141,7 +166,7 @@ def write_provenance(path: str | os.PathLike, *, sumatra_label: str | None = Non
     return write(path, sumatra_label=sumatra_label)
 
 
-_OWN = frozenset({"add_model_path", "add_model_file", "add_model_source", "build", "build_report",
+_OWN = frozenset({"add_model_path", "add_model_file", "add_model_source", "set_model_options", "build", "build_report",
                   "install_import_hook", "provenance", "write_provenance", "jitnest_version"})
 
 

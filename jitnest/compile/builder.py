@@ -5,8 +5,8 @@ whose name is derived from its cache key, so a rebuilt module never reuses the f
 older one (NEST issue 3802: reloading a rebuilt library from the same path can keep running the
 old code).
 
-The key covers everything that changes the binary: the unit (models, post ports, weight and
-delay variables, twins), each model's source text, NESTML's version, the toolchain identity
+The key covers everything that changes the binary: the unit (models, post and vt ports, weight and
+delay variables, the models' NESTML options, twins), each model's source text, NESTML's version, the toolchain identity
 (compiler, flags, NEST version and build stamp, header origin) and jitnest's own generator
 inputs (``GENERATOR_VERSION``, jitnest's version, the worker's source, the CMake project and the
 registration template).
@@ -168,7 +168,8 @@ class UnitBuilder:
                 source_dir, generated, generated_now = codegen.generate(
                     self.generated, codegen_key(unit, self.toolchain), sorted({m.file for m in unit.models}),
                     pairs, weights, delays, f"v{self.toolchain.nest_version}", paired_only=unit.is_combination,
-                    on_start=lambda: progress.stage(unit.label, "generating code with NESTML"))
+                    on_start=lambda: progress.stage(unit.label, "generating code with NESTML"),
+                    codegen_opts=unit.codegen_options())
             except codegen.GenerationFailed as failure:
                 log.append(failure.log)
                 raise self._fail(unit, key, str(failure), log, sites_of) from None

@@ -109,11 +109,12 @@ def _check_recordables(pre: Any, post_ids: NodeIds, site: Any) -> None:
     for model in post_ids.models():
         ref = SESSION.names.resolve(model, site)
         if ref.is_nestml_neuron:
-            unknown = [r for r in record_from if r not in ref.info.recordables]
+            recordables = SESSION.defaults_of(model, site).recordables()  # with what pairings add
+            unknown = [r for r in record_from if r not in recordables]
             if unknown:
                 raise ConnectionModelError(
                     f"Creation of connection is not possible because:\nCannot connect with unknown recordable "
-                    f"{unknown[0]} (model {model} records: {', '.join(sorted(ref.info.recordables))})", site)
+                    f"{unknown[0]} (model {model} records: {', '.join(recordables)})", site)
 
 
 def _account_for_failed_create(model: str, n: Any, positions: Any, ids: NodeIds, site: Any) -> None:
@@ -147,8 +148,10 @@ def Connect(pre: Any, post: Any, conn_spec: Any = None, syn_spec: Any = None,
             _check_weight_variable(ref.info, site)
             SESSION.note_site(ref.root, site)
             neurons = SESSION.names.post_neuron(ref, post_ids, site, _split_rule(conn_spec))
+            _check_post_port_variables(ref.info, neurons, site)
             requirements = requirements or SESSION.requirements.copy()
             requirements.add_synapse(ref.info, neurons)
+            _check_unit_options(requirements, ref.info, site)
     _check_recordables(pre, post_ids, site)
     entry = ConnectEntry(site, pre, post, post_ids, conn_spec, syn_spec, return_synapsecollection)
     SESSION.submit(entry, requirements)
@@ -159,14 +162,40 @@ def Connect(pre: Any, post: Any, conn_spec: Any = None, syn_spec: Any = None,
 
 
 def _check_weight_variable(synapse: Any, site: Any) -> None:
-    """NESTML must know which variable is the weight: the one the model passes to emit_spike()."""
+    """NESTML must know which variable is the weight: the one the model passes to emit_spike(), the
+    one its argument is computed from (``w`` in ``emit_spike(u * w)``), or the user's option."""
     if synapse.weight_variable:
         return
     lines = Path(synapse.file).read_text().splitlines()
     line = next((i for i, text in enumerate(lines, 1) if "emit_spike(" in text), synapse.line)
     raise NestmlModelError(synapse.name, [ModelProblem(
-        synapse.file, line, "no weight variable: emit_spike(...) must be given a plain state or parameter "
-        "variable (e.g. emit_spike(w)) so that NEST can read and set the synapse's weight")], site)
+        synapse.file, line, "no weight variable: emit_spike(...) must be given a state or parameter variable "
+        "(e.g. emit_spike(w)), or an expression of one named w or weight, so that NEST can read and set the "
+        f"synapse's weight; or name it: jitnest.set_model_options({synapse.name!r}, weight_variable=...)")], site)
+
+
+def _check_post_port_variables(synapse: Any, neurons: list, site: Any) -> None:
+    """A continuous post port reads a variable of the paired neuron (by default of the port's name):
+    the neuron must have it, or NESTML fails at the build."""
+    for neuron in neurons:
+        for port in synapse.continuous_post_ports:
+            variable = synapse.post_port_variable(port)
+            if variable not in neuron.variables:
+                raise ConnectionModelError(
+                    f"synapse '{synapse.name}' reads its continuous port '{port}' from the variable '{variable}' of "
+                    f"its postsynaptic neuron, which '{neuron.name}' does not have (state variables and inline "
+                    f"expressions: {', '.join(neuron.variables)}); name the variable with "
+                    f"jitnest.set_model_options({synapse.name!r}, post_port_variables={{{port!r}: ...}})", site)
+
+
+def _check_unit_options(requirements: Any, synapse: Any, site: Any) -> None:
+    """Models generated together (one module) must not set one NESTML option differently."""
+    for unit in requirements.plan().units:
+        if synapse in unit.synapses:
+            try:
+                unit.check_options()
+            except ValueError as error:
+                raise ConnectionModelError(str(error), site) from None
 
 
 def Disconnect(*args: Any, **kwargs: Any) -> None:
@@ -205,8 +234,11 @@ def GetDefaults(model: str, keys: Any = None, output: str = "") -> Any:
     ref = SESSION.names.resolve(model, site)
     if ref.is_nestml and not output and not _is_built(model):
         try:
-            status = SESSION.defaults_of(model, site).status()
-            status["synapse_model" if ref.is_nestml_synapse else "model"] = model  # NEST answers the name asked
+            wanted = None if keys is None else [keys] if isinstance(keys, str) else list(keys)
+            status = SESSION.defaults_of(model, site).status(wanted)
+            name_key = "synapse_model" if ref.is_nestml_synapse else "model"
+            if name_key in status:
+                status[name_key] = model  # NEST answers the name asked
             if keys is None:
                 return status
             if isinstance(keys, str):

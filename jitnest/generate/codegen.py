@@ -30,10 +30,11 @@ class GenerationFailed(Exception):
 
 def generate(store: ArtifactStore, key: str, files: list[str], pairs: list[dict], weights: dict[str, str],
              delays: dict[str, str], nest_version: str, paired_only: bool,
-             on_start: Callable[[], None] | None = None) -> tuple[Path, list[dict], bool]:
+             on_start: Callable[[], None] | None = None,
+             codegen_opts: dict | None = None) -> tuple[Path, list[dict], bool]:
     """``(directory, generated models, generated now)`` for ``key``; the C++ files are in
-    ``directory / "src"``. ``on_start`` is called before NESTML runs (not on a cache hit).
-    Raises ``GenerationFailed``."""
+    ``directory / "src"``. ``on_start`` is called before NESTML runs (not on a cache hit);
+    ``codegen_opts`` are further NESTML options (part of ``key``). Raises ``GenerationFailed``."""
     cached = store.get(key)
     if cached is None and on_start is not None:
         on_start()
@@ -41,7 +42,8 @@ def generate(store: ArtifactStore, key: str, files: list[str], pairs: list[dict]
     def create(work: Path) -> None:
         try:
             result = nestml_client.generate(files, work / "src", CODEGEN_MODULE_NAME, pairs, weights, delays,
-                                            nest_version, paired_only=paired_only)
+                                            nest_version, paired_only=paired_only,
+                                            codegen_opts=codegen_opts)
         except nestml_client.WorkerCrash as crash:
             raise GenerationFailed(f"NESTML crashed while generating code ({crash})", crash.log) from None
         (work / "nestml.log").write_text(result.log)

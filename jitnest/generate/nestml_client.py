@@ -307,16 +307,26 @@ def nestml_version() -> str:
         return "unknown"
 
 
-def parse(files: list[str]) -> WorkerResult:
-    """Parse and validate NESTML model files; the answer describes each model (see worker)."""
-    return _run({"op": "parse", "files": files})
+def parse(files: list[str], model_options: dict[str, dict] | None = None) -> WorkerResult:
+    """Parse and validate NESTML model files; the answer describes each model (see worker), with
+    ``model_options`` ({model: {option: value}}) applied to the named models' descriptions."""
+    request: dict = {"op": "parse", "files": files}
+    if model_options:
+        request["model_options"] = model_options
+    return _run(request)
+
+
+def describe_pair(files: list[str], pair: dict) -> WorkerResult:
+    """Describe the neuron as NESTML pairs it with synapses (``pair``: neuron, synapses and the
+    weight/delay/strictly-synaptic maps, as NESTML's options); no code generation."""
+    return _run({"op": "describe_pair", "files": files, **pair})
 
 
 def generate(files: list[str], target_dir: Path, module_name: str, pairs: list[dict],
              weight_variables: dict[str, str], delay_variables: dict[str, str],
-             nest_version: str, paired_only: bool = False) -> WorkerResult:
+             nest_version: str, paired_only: bool = False, codegen_opts: dict | None = None) -> WorkerResult:
     """Generate NEST C++ code for ``files`` into ``target_dir`` (no build); with ``paired_only``,
-    a paired neuron is not also generated alone."""
+    a paired neuron is not also generated alone. ``codegen_opts``: further NESTML options."""
     return _run({
         "op": "generate",
         "files": files,
@@ -327,4 +337,5 @@ def generate(files: list[str], target_dir: Path, module_name: str, pairs: list[d
         "delay_variable": delay_variables,
         "nest_version": nest_version,
         "paired_only": paired_only,
+        **({"codegen_opts": codegen_opts} if codegen_opts else {}),
     })

@@ -21,6 +21,7 @@ from pathlib import Path
 from ..cache.store import cache_root
 from ..config import settings
 from ..files import write_atomically
+from .options import ModelOptions
 
 NESTML_SUFFIX = "_nestml"
 _MODEL_LINE = re.compile(r"^\s*model\s+([A-Za-z_]\w*)\s*:", re.MULTILINE)
@@ -59,6 +60,7 @@ class ModelPath:
         self._folders: list[Path] = []
         self._index: dict[str, ModelSource] | None = None
         self._sources_dir = sources_dir
+        self.options = ModelOptions()  # the user's per-model options (models.options)
 
     # --- adding models ------------------------------------------------------------------
 

@@ -119,7 +119,7 @@ class NameResolver:
                 source = source or self.model_path.find(name)
                 if source is None:
                     raise self._unknown(name, site)
-                info = model_info.load(source, site)
+                info = model_info.load(source, site, self.model_path.options.get(source.name))
                 ref = ModelRef(name, info.name, info)
                 self.user_names.setdefault(info.name, name)
         self._refs[name] = ref

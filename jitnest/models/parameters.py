@@ -26,153 +26,23 @@ Contract:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy
 
 from .._core import ParameterStore
 from ..call_site import CallSite
-from ..errors import UnknownParameterError
 from ..pynest import REAL, NESTErrors
-from .model_info import ModelInfo
+from .model_defaults import (  # noqa: F401 -- NODE_BASE_PARAMETERS, ModelDefaults: re-exported
+    NODE_BASE_PARAMETERS,
+    NODE_KERNEL_KEYS,
+    ModelDefaults,
+    NeedsKernel,
+    is_random,
+)
 from .node_ids import NodeIds
-
-# Status keys that NEST's node base classes write after the model's own values: a NESTML
-# declaration of the same name (hill_tononi_neuron's parameter t_spike) is shadowed by NEST's
-# value (the last spike time), so only NEST can answer for it.
-_NEST_OWNED_KEYS = frozenset({"t_spike"})
-_INTEGER_TYPES = {"integer", "int"}
-_BOOLEAN_TYPES = {"boolean", "bool"}
-
-# Every NESTML neuron is a NEST ArchivingNode. These keys of NEST's node base classes (Node,
-# StructuralPlasticityNode, ArchivingNode) are in its status and accepted by SetStatus/SetDefaults;
-# NEST 3.10's defaults (tests check them against a built-in neuron). PyNN, for one, sets tau_minus.
-NODE_BASE_PARAMETERS: dict[str, Any] = {
-    "Ca": 0.0, "beta_Ca": 0.001, "tau_Ca": 10000.0, "tau_minus": 20.0, "tau_minus_triplet": 110.0,
-    "frozen": False, "ignore_and_spike": False, "ignore_and_spike_interval": 100.0, "ignore_and_spike_offset": 1.0,
-}
-# Read-only keys of a node's status that only the kernel can tell.
-NODE_KERNEL_KEYS = frozenset({"archiver_length", "local", "model_id", "node_uses_wfr", "post_trace",
-                              "synaptic_elements", "t_spike", "thread", "thread_local_id", "vp"})
-# A synapse model's weight and delay, as NEST reports them besides the model's own variables.
-SYNAPSE_DEFAULT_DELAY = 1.0
-SYNAPSE_DEFAULT_WEIGHT = 1.0
-
-
-class NeedsKernel(Exception):
-    """The answer depends on something only NEST knows (e.g. a value drawn from nest.random)."""
-
-
-def _declared_type(declaration: dict) -> type:
-    text = str(declaration.get("type", "")).strip()
-    if text in _INTEGER_TYPES:
-        return int
-    if text in _BOOLEAN_TYPES:
-        return bool
-    return float
-
-
-def _is_random(value: Any) -> bool:
-    return type(value).__name__ == "Parameter" and hasattr(value, "GetValue")
-
-
-@dataclass
-class ModelDefaults:
-    """A NESTML model's declared parameters and state variables, with current default values."""
-
-    model: str
-    info: ModelInfo
-    values: dict[str, Any]
-    types: dict[str, type]
-    unknown: set[str] = field(default_factory=set)  # defaults that only the built model can tell
-    vectors: set[str] = field(default_factory=set)  # vector-valued declarations (answered by NEST)
-
-    @classmethod
-    def from_info(cls, model: str, info: ModelInfo) -> ModelDefaults:
-        types: dict[str, type] = {}
-        vectors: set[str] = set()
-        moved = set(info.moved_to_neuron)  # NESTML moves these into the paired neuron
-        for declaration in (*info.parameters, *info.state):
-            name = declaration.get("nest_name") or declaration["name"]  # NEST's key (x' is x__d, ...)
-            if declaration["name"] in moved:
-                continue
-            types[name] = _declared_type(declaration)
-            if declaration.get("vector_size") is not None:
-                vectors.add(name)
-        values = {name: types[name](info.defaults[name]) for name in types
-                  if name in info.defaults and name not in vectors
-                  and not isinstance(info.defaults[name], (list, dict))}
-        unknown = {name for name in types if name not in values or name in _NEST_OWNED_KEYS}
-        for name in unknown:
-            values.pop(name, None)
-        if info.is_synapse:
-            # NEST's ``weight``/``delay`` are the model's weight/delay variables where it has them.
-            for key, variable, default in (("weight", info.weight_variable, SYNAPSE_DEFAULT_WEIGHT),
-                                           ("delay", info.delay_variable, SYNAPSE_DEFAULT_DELAY)):
-                if key not in types:
-                    types[key] = float
-                    if variable in unknown:
-                        unknown.add(key)
-                    else:
-                        values[key] = float(values.get(variable, default))
-        else:
-            for key, default in NODE_BASE_PARAMETERS.items():
-                if key not in types:
-                    types[key] = type(default)
-                    values[key] = default
-        return cls(model, info, values, types, unknown, vectors)
-
-    def _twin_of(self, key: str) -> str | None:
-        """For a synapse: ``weight`` <-> its weight variable, ``delay`` <-> its delay variable."""
-        if not self.info.is_synapse:
-            return None
-        pairs = {"weight": self.info.weight_variable, "delay": self.info.delay_variable}
-        pairs.update({v: k for k, v in list(pairs.items()) if v})
-        twin = pairs.get(key)
-        return twin if twin and twin != key else None
-
-    def copy(self, model: str) -> ModelDefaults:
-        return ModelDefaults(model, self.info, dict(self.values), dict(self.types), set(self.unknown),
-                             set(self.vectors))
-
-    def check_keys(self, keys: Iterable[str], site: CallSite | None) -> None:
-        unknown = sorted(k for k in keys if k not in self.types)
-        if unknown:
-            raise UnknownParameterError(
-                f"Unaccessed elements in params: {', '.join(unknown)} (model {self.model} declares no such "
-                f"parameter or state variable; it has: {', '.join(sorted(self.types))})", site)
-
-    def update(self, params: dict, site: CallSite | None) -> None:
-        self.check_keys(params, site)
-        if self.info.is_synapse and self.info.weight_variable not in (None, "weight") \
-                and "weight" in params and self.info.weight_variable in params:
-            raise NESTErrors.BadProperty(f"To prevent inconsistencies, please set either 'weight' or "
-                                         f"'{self.info.weight_variable}' variable; not both at the same time.")
-        for key, value in params.items():
-            keys = [key] + ([twin] if (twin := self._twin_of(key)) is not None else [])
-            for k in keys:
-                if _is_random(value) or key in self.vectors:
-                    self.unknown.add(k)
-                    self.values.pop(k, None)
-                else:
-                    self.values[k] = self.types[k](value)
-                    self.unknown.discard(k)
-
-    def status(self) -> dict[str, Any]:
-        """What ``GetDefaults`` answers before the build (declared keys plus a few NEST keys)."""
-        if self.unknown:
-            raise NeedsKernel(sorted(self.unknown))
-        status = dict(self.values)
-        if self.info.is_synapse:
-            # NEST's synapse defaults name the model under "synapse_model" and have no "model".
-            status.update(synapse_model=self.model, element_type="synapse", has_delay=True, receptor_type=0,
-                          requires_symmetric=False)
-        else:
-            status.update(model=self.model, element_type="neuron")
-            status["recordables"] = tuple(sorted(self.info.recordables))
-        return status
 
 
 class Population:
@@ -200,7 +70,7 @@ class Population:
         self.model_defaults.check_keys(params, site)
         for key, value in params.items():
             kind = self.model_defaults.types[key]
-            if _is_random(value) or key in self.model_defaults.vectors:
+            if is_random(value) or key in self.model_defaults.vectors:
                 self._flag(key, positions, True)  # NEST draws or holds it; only NEST can answer
                 continue
             if isinstance(value, (list, tuple, numpy.ndarray)):
@@ -212,9 +82,10 @@ class Population:
             elif not isinstance(value, (int, float, bool, numpy.number, numpy.bool_)):
                 raise NESTErrors.TypeMismatch(f"'{key}' expects a number, got {type(value).__name__}")
             if key not in self.store:
-                if key in self.unknown and len(positions) < self.size:
+                known, default = self._default(key)
+                if not known and len(positions) < self.size:
                     self._flag(key, numpy.arange(self.size), True)  # the other nodes keep NEST's default
-                self.store.set_uniform(key, kind(self.defaults.get(key, kind())))
+                self.store.set_uniform(key, kind(default if known else kind()))
             if isinstance(value, numpy.ndarray):
                 self.store.set_at(key, positions, value)
             else:
@@ -240,25 +111,39 @@ class Population:
 
     # --- reads --------------------------------------------------------------------------
 
+    def _default(self, key: str) -> tuple[bool, Any]:
+        """``(known, value)``: the model's default of ``key`` when these nodes were created; for a
+        variable that a pairing recorded later adds, the default NESTML declares for it."""
+        if key in self.defaults:
+            return key not in self.unknown, self.defaults[key]
+        found, value = self.model_defaults.paired_default(key)
+        return found and key not in self.model_defaults.unknown, value
+
     def values(self, key: str, positions: numpy.ndarray) -> list:
         """The values of ``key`` at ``positions``; NeedsKernel if NEST must draw or compute them."""
-        if key not in self.model_defaults.types:
+        if key not in self.model_defaults.types or not self.model_defaults.readable(key):
             if key == "local" and REAL.NumProcesses() == 1:
                 return [True] * len(positions)  # one process holds every node
             if key in NODE_KERNEL_KEYS:
                 raise NeedsKernel(key)
-            raise KeyError(key)
+            if not self.model_defaults.readable(key) or key not in self.model_defaults.types:
+                raise KeyError(key)
         flags = self.kernel_only.get(key)
         if flags is not None and flags[positions].any():
             raise NeedsKernel(key)
+        if self.model_defaults.is_provisional(key):
+            raise NeedsKernel(key)
         if key in self.store:
             return self.store.get_at(key, positions).tolist()
-        if key in self.unknown or key not in self.defaults:
+        known, value = self._default(key)
+        if not known:
             raise NeedsKernel(key)
-        return [self.defaults[key]] * len(positions)
+        return [value] * len(positions)
 
     def keys(self) -> list[str]:
-        return list(self.model_defaults.types)
+        """The keys ``get()`` answers for these nodes (with those the network's pairings add)."""
+        self.model_defaults.sync_pairing()
+        return [k for k in self.model_defaults.types if k not in self.model_defaults.write_only]
 
     def nbytes(self) -> int:
         return self.store.nbytes() + sum(f.nbytes for f in self.kernel_only.values())

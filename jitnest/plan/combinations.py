@@ -1,7 +1,8 @@
 """Which NEST modules a recorded network needs.
 
 NESTML generates a synapse that reads postsynaptic state (it has post ports, e.g. STDP's
-``post_spikes``) together with its postsynaptic neuron. From the recorded ``Create`` and
+``post_spikes``, or third-factor ``vt_ports``, which NESTML takes only in a pair) together with its
+postsynaptic neuron. From the recorded ``Create`` and
 ``Connect`` calls jitnest derives *units*, each one generated and compiled as one module:
 
 * a NESTML neuron reached by such synapses, with all of them (one combination);
@@ -21,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..generate.registration import TWIN_SUFFIXES  # noqa: F401 -- NEST's twins X_hpc, X_lbl (PyNN uses X_lbl)
-from ..models.model_info import ModelInfo
+from ..models.model_info import ModelInfo, pair_spec
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,9 @@ class Unit:
         return tuple(suffix for name, suffix in self.twins if name == synapse)
 
     def describe(self) -> dict:
-        """Everything about the unit that changes its module (part of its cache key)."""
+        """Everything about the unit that changes its module (part of its cache key, and shown in
+        the build's manifest): models, sources, the pairing and every NESTML option."""
+        pairs, _, _ = self.nestml_pairs()
         described = {
             "neuron": self.neuron.name if self.neuron else None,
             "synapses": [
@@ -63,21 +66,51 @@ class Unit:
             ],
             "sources": {m.name: m.source_sha256 for m in self.models},
         }
+        # (only where they are used, so that keys of units without them stay as they were)
+        if any(s.vt_ports or s.continuous_post_ports for s in self.synapses):
+            described["pairs"] = pairs
+        options = {m.name: m.options for m in self.models if m.options}
+        if options:
+            described["options"] = options
+            described["codegen_opts"] = self.codegen_options()
         if self.twins:
             described["twins"] = [list(twin) for twin in self.twins]
         return described
 
     def nestml_pairs(self) -> tuple[list[dict], dict[str, str], dict[str, str]]:
         """NESTML's code-generation options for this unit: (neuron_synapse_pairs, weight_variable,
-        delay_variable)."""
+        delay_variable). A continuous post port is given as ``[port, neuron variable]``."""
         pairs: list[dict] = []
         if self.is_combination:
             assert self.neuron is not None
-            pairs = [{"neuron": self.neuron.name,
-                      "synapses": {s.name: {"post_ports": list(s.post_ports)} for s in self.synapses}}]
+            pairs = [{"neuron": self.neuron.name, "synapses": {s.name: pair_spec(s) for s in self.synapses}}]
         weights = {s.name: s.weight_variable for s in self.synapses if s.weight_variable}
         delays = {s.name: s.delay_variable for s in self.synapses if s.delay_variable}
         return pairs, weights, delays
+
+    def codegen_options(self) -> dict:
+        """The unit's further NESTML options: its models' (``ModelInfo.codegen_options``, merged;
+        see ``check_options``) and the synapses' strictly synaptic variables."""
+        merged: dict = {}
+        for model in self.models:
+            merged.update(model.codegen_options())
+        strictly = {s.name: list(s.options["strictly_synaptic_vars"])
+                    for s in self.synapses if s.options.get("strictly_synaptic_vars")}
+        if strictly:
+            merged["strictly_synaptic_vars"] = strictly
+        return merged
+
+    def check_options(self) -> None:
+        """Raise ValueError if two models of the unit set one NESTML option to different values
+        (NESTML takes one value per generation, and the unit is one generation)."""
+        seen: dict[str, tuple[str, object]] = {}
+        for model in self.models:
+            for key, value in model.codegen_options().items():
+                if key in seen and seen[key][1] != value:
+                    raise ValueError(f"{seen[key][0]} and {model.name} are generated together (one NEST module) "
+                                     f"but set the NESTML option {key!r} differently ({seen[key][1]!r} and "
+                                     f"{value!r})")
+                seen[key] = (model.name, value)
 
     def without_twins(self) -> Unit:
         """The same models; what NESTML generates does not depend on the twins."""

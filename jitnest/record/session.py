@@ -17,6 +17,7 @@ memory); a call that would need a new module then raises ``NetworkFrozenError`` 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from ..cache.store import ModuleCache
@@ -24,7 +25,9 @@ from ..call_site import CallSite, capture
 from ..compile import toolchain
 from ..compile.builder import UnitBuilder
 from ..errors import JitnestError, NetworkFrozenError
-from ..models.model_path import ModelPath
+from ..models import model_info
+from ..models.model_info import ModelInfo, PairedVariables
+from ..models.model_path import NESTML_SUFFIX, ModelPath, strip_suffix
 from ..models.naming import ModelRef
 from ..models.node_ids import NodeIds
 from ..models.parameters import ModelDefaults, NeedsKernel, Piece, PopulationIndex, shape_like_nest
@@ -195,8 +198,52 @@ class Session:
         key = name if ref.is_alias else ref.root
         if key not in self.model_defaults:
             shown = name if ref.is_alias else self.names.user_names.get(ref.root, name)  # as the user wrote it
-            self.model_defaults[key] = ModelDefaults.from_info(shown, ref.info)
+            defaults = ModelDefaults.from_info(shown, ref.info)
+            if not ref.info.is_synapse:
+                defaults.pairing = self._pairing_of(ref.info, site)
+                defaults.speculate = self._speculation_of(ref.info, site)
+            self.model_defaults[key] = defaults
         return self.model_defaults[key]
+
+    def _pairing_of(self, neuron: ModelInfo, site: CallSite | None) -> Callable[[], list[tuple[str, PairedVariables]]]:
+        """What the synapses the recording pairs ``neuron`` with add to it (see ModelDefaults.sync_pairing);
+        asked when a question needs it, from the requirements of that moment."""
+        epoch = self.epoch
+
+        def pairing() -> list[tuple[str, PairedVariables]]:
+            if epoch != self.epoch:
+                return []
+            synapses = self.requirements.paired.get(neuron.name, {})
+            return [(name, model_info.load_paired(neuron, synapse, site)) for name, synapse in sorted(synapses.items())]
+
+        return pairing
+
+    def _speculation_of(self, neuron: ModelInfo, site: CallSite | None) -> Callable[[str], PairedVariables | None]:
+        """What pairing ``neuron`` with the NESTML synapse of a source name would add (None if that
+        is no NESTML synapse that NESTML pairs)."""
+        def speculate(synapse: str) -> PairedVariables | None:
+            try:
+                ref = self.names.resolve(synapse + NESTML_SUFFIX, site)
+            except JitnestError:
+                return None
+            if ref.info is None or not ref.info.reads_postsynaptic_state:
+                return None
+            return model_info.load_paired(neuron, ref.info, site)
+
+        return speculate
+
+    def set_model_options(self, model: str, options: dict) -> None:
+        """``jitnest.set_model_options``: options of a NESTML model (``models.options``), before its use."""
+        name = strip_suffix(model) or model
+        used = {*self.requirements.neurons, *self.requirements.lone_synapses,
+                *(s for synapses in self.requirements.paired.values() for s in synapses)}
+        if name in used:
+            raise JitnestError(f"{model} is already used by the recorded network; set its options before the first "
+                               "Create or Connect that names it (or call nest.ResetKernel() first)", capture())
+        self.model_path.options.set(name, options)
+        self.names.reset_model_refs([name])
+        for key in [k for k, d in self.model_defaults.items() if d.info.name == name]:
+            del self.model_defaults[key]
 
     def get_node_status(self, nodes: NodeCollectionProxy, params: tuple, kwargs: dict) -> Any:
         answer = self._answer_without_kernel(nodes, params, kwargs)
@@ -240,7 +287,7 @@ class Session:
         if key == "element_type":
             return ["synapse" if info.is_synapse else "neuron"] * len(nodes)
         if key == "recordables":
-            return [sorted(info.recordables)] * len(nodes)
+            return [pieces[0].population.model_defaults.recordables()] * len(nodes)
         values: list = []
         for piece in pieces:
             values.extend(piece.population.values(key, piece.positions))

@@ -27,6 +27,14 @@ Requests
 "codegen_opts": {...} (optional, extra NESTML NEST-target options), "paired_only": bool (optional)}``
     Generate NEST C++ code with ``suffix="_nestml"``; no build. See :func:`.generation.op_generate`.
 
+``{"op": "describe_pair", "files": [...], "neuron": name, "synapses": {name: {"post_ports": [...],
+"vt_ports": [...]}}, "weight_variable": {...}, "delay_variable": {...}, "strictly_synaptic_vars": {...}}``
+    Describe the neuron as NESTML pairs it with the synapses (no code generation). See
+    :func:`.pairing.op_describe_pair`.
+
+``parse`` also takes ``"model_options": {model: {option: value}}`` (the user's weight/delay
+variables, post and vt ports, strictly synaptic variables; see :func:`.describe.describe_synapse`).
+
 Errors (any op)
     ``{"ok": false, "errors": [{"file", "line", "column", "model", "message", "code"}, ...]}``;
     ``line`` and ``column`` are 1-based (``null`` when NESTML gives no position), ``file`` is
@@ -46,6 +54,7 @@ from typing import Any
 from .describe import op_parse
 from .generation import op_generate
 from .messages import RequestError, _error, _error_response
+from .pairing import op_describe_pair
 
 
 def main() -> int:
@@ -89,7 +98,8 @@ def handle_request(request: Any) -> dict[str, Any]:
     """Dispatch a decoded request to its op; exceptions from NESTML become error responses."""
     if not isinstance(request, dict):
         raise RequestError("the request must be a JSON object")
-    ops: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {"parse": op_parse, "generate": op_generate}
+    ops: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {"parse": op_parse, "generate": op_generate,
+                                                                  "describe_pair": op_describe_pair}
     op = request.get("op")
     if op not in ops:
         raise RequestError(f"unknown op {op!r}; expected one of {sorted(ops)}")

@@ -55,8 +55,8 @@ def kernel_state_variables(model: Any, notes: list[str]) -> list[str]:
     return names
 
 
-def _kernel_buffers(model: Any) -> list[tuple[Any, str]]:
-    """``(kernel, port name)`` for every distinct convolve() call, in source order.
+def _kernel_buffers(model: Any) -> list[tuple[Any, Any]]:
+    """``(kernel, port variable)`` for every distinct convolve() call, in source order.
 
     Mirrors ``ConvolutionsToBuffersTransformer.generate_kernel_buffers`` (including its acceptance
     of ``convolve(port, kernel)``), but keeps the order deterministic.
@@ -73,8 +73,12 @@ def _kernel_buffers(model: Any) -> list[tuple[Any, str]]:
                 kernel, port = model.get_kernel_by_name(second.get_variable().get_name()), first
             if kernel is None:
                 continue
-            entry = (kernel, port.get_variable().get_name())
-            if not any(k is entry[0] and p == entry[1] for k, p in buffers):
+            # the port as written (a vector port's element ``spikes[1]`` keeps its index, which
+            # NESTML appends to the buffer's name as ``__VEC_IDX__1``)
+            entry = (kernel, port.get_variable())
+            name = ASTUtils.construct_kernel_X_spike_buf_name("", entry[1], 0)
+            if not any(k is kernel and ASTUtils.construct_kernel_X_spike_buf_name("", p, 0) == name
+                       for k, p in buffers):
                 buffers.append(entry)
     return buffers
 
