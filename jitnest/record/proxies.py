@@ -196,6 +196,8 @@ class NodeCollectionProxy(_CollectionProxy):
         if isinstance(other, NodeCollectionProxy):
             return self._self_ids == other._self_ids
         if isinstance(other, NodeCollection):
+            if self._self_is_live():
+                return self.__wrapped__ == other  # NEST's own equality (a real collection may be sliced)
             return self._self_ids == ids_of(other)
         raise NotImplementedError(f"Cannot compare NodeCollection to {type(other).__name__}")
 
