@@ -17,6 +17,10 @@ primitive joined with one that strictly contains it is not refused (the result h
 Representation: IDs as *runs* (``first, first+step, ..., last`` of one model), so that every
 operation costs O(number of runs), never O(number of nodes): joining two populations of 10^7
 nodes is as cheap as joining two of 10^3. Models are the names the user wrote.
+
+The module is longer than 400 lines because it mirrors one NEST class whose rules (joins, slices,
+lookups, text) all depend on the same internal state (kind, parts, step); split, each part would
+reach into the other's internals.
 """
 
 from __future__ import annotations
