@@ -154,7 +154,7 @@ def Connect(pre: Any, post: Any, conn_spec: Any = None, syn_spec: Any = None,
     if not return_synapsecollection:
         return None
     SESSION.materialize()
-    return SynapseCollectionProxy(SESSION, lambda: entry.result, entry.result)
+    return SynapseCollectionProxy(SESSION, lambda generation: entry.result, entry.result)
 
 
 def _check_weight_variable(synapse: Any, site: Any) -> None:
@@ -287,7 +287,9 @@ def GetConnections(source: Any = None, target: Any = None, synapse_model: str | 
         # a plastic NESTML synapse onto two NESTML neuron models is two NEST models (one per pair)
         return found[0] if len(found) == 1 else joined(found)
 
-    return SynapseCollectionProxy(SESSION, query, query())
+    collection = SynapseCollectionProxy(SESSION, lambda generation: query(), query())
+    SESSION.record_query(collection, site)  # a rebuild asks again at this place of the journal
+    return collection
 
 
 OWN_FUNCTIONS: dict[str, Callable] = {

@@ -13,6 +13,7 @@ only known once all combinations are known.
 from __future__ import annotations
 
 import copy
+import weakref
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -25,6 +26,8 @@ from ..pynest import REAL
 
 class Translation(Protocol):
     """What an entry needs from the session to execute against the real kernel."""
+
+    generation: int  # the kernel's generation the entry executes in (see proxies)
 
     def real(self, value: Any) -> Any: ...
     def node_model(self, name: str) -> str: ...
@@ -183,6 +186,26 @@ class SetDefaultsEntry(Entry):
 
     def describe(self) -> str:
         return f"SetDefaults({self.model!r}, ...)"
+
+
+class QueryEntry(Entry):
+    """A GetConnections. Replayed, it runs again at its place, so that the SynapseCollection the
+    user holds refers to the connections that existed when they asked (as in NEST), not to those
+    of the whole replayed journal. It holds the proxy weakly: once the user drops the collection,
+    the entry does nothing and keeps nothing alive.
+    """
+
+    def __init__(self, site: CallSite, collection: Any) -> None:
+        super().__init__(site)
+        self.collection = weakref.ref(collection)
+
+    def execute(self, tr: Translation) -> None:
+        collection = self.collection()
+        if collection is not None:
+            collection._self_rebind(tr.generation)
+
+    def describe(self) -> str:
+        return "GetConnections(...)"
 
 
 class CallEntry(Entry):

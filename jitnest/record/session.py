@@ -30,7 +30,7 @@ from ..models.node_ids import NodeIds
 from ..models.parameters import ModelDefaults, NeedsKernel, Piece, PopulationIndex, shape_like_nest
 from ..plan.combinations import Requirements
 from ..pynest import REAL
-from .journal import CallEntry, Entry, RequirementEntry, clone_error
+from .journal import CallEntry, Entry, QueryEntry, RequirementEntry, clone_error
 from .names import Naming
 from .proxies import NodeCollectionProxy, SynapseCollectionProxy, unwrap
 
@@ -47,6 +47,7 @@ class Session:
         self._builder: UnitBuilder | None = None
         self.last_build: dict = {}
         self.built_in_background: set[str] = set()  # module keys this process built between cells
+        self._materializing = False
         self._start_epoch()
 
     def _start_epoch(self) -> None:
@@ -146,6 +147,11 @@ class Session:
         self.submit(entry, execute_while_pending=execute_while_pending)
         return entry.result
 
+    def record_query(self, collection: SynapseCollectionProxy, site: CallSite | None = None) -> None:
+        """A GetConnections' collection: a rebuild queries it again at this place (``QueryEntry``)."""
+        if self.journal is not None:
+            self.journal.append(QueryEntry(site or capture(), collection))
+
     def passed_time(self) -> None:
         """Simulation time has passed: no replay is possible any more, so drop the journal."""
         self.time_passed = True
@@ -154,10 +160,34 @@ class Session:
     # --- building -----------------------------------------------------------------------
 
     def materialize(self) -> None:
-        """Build what the recording needs, reset the kernel, install, replay. No-op when live."""
+        """Build what the recording needs, reset the kernel, install, replay. No-op when live.
+
+        Not re-entrant, by construction: replayed entries resolve proxies with ``real`` (the
+        generation being built), never through ``_self_real``, which would materialize. A call
+        while materializing is jitnest's bug and raises ``InternalReplayError`` loudly, before
+        anything is reset.
+
+        A recorded call that fails in the replay failed where plain NEST would have failed at the
+        user's line: exactly that entry is dropped (so that a corrected script or notebook cell can go
+        on) and its error raised with the user's call site; the journal is otherwise left as recorded,
+        and the session stays pending (the kernel is half-built).
+        """
+        if self._materializing:
+            raise InternalReplayError(
+                "jitnest internal error: the network was asked to rebuild itself while it was being rebuilt "
+                "(a replayed call needed the kernel). Nothing was dropped from the recording; please report "
+                "this with the script.")
         if not self.pending:
             return
         assert self.journal is not None, "a pending session always has its journal"
+        self._materializing = True
+        try:
+            self._build_and_replay(self.journal)
+        finally:
+            self._materializing = False
+        self.pending = False
+
+    def _build_and_replay(self, journal: list[Entry]) -> None:
         plan = self.requirements.plan()
         built = self.builder.build_plan(plan, self.sites_of)
         # From here on NEST holds the values: release the store's copies before NEST allocates nodes.
@@ -170,16 +200,14 @@ class Session:
         self.last_build = {unit.label: {"module": str(b.module_path),
                                         "built_here": b.built_here or b.entry.key in self.built_in_background}
                            for unit, b in built.items()}
-        for position, entry in enumerate(list(self.journal)):
+        for entry in list(journal):
             try:
                 entry.execute(self)
+            except InternalReplayError:
+                raise
             except Exception as error:
-                # The call failed where plain NEST would have failed at the user's line. Drop it, so
-                # that a corrected script (or notebook cell) can go on, and keep the session pending
-                # because the kernel is half-built.
-                del self.journal[position]
+                journal.pop(next(i for i, e in enumerate(journal) if e is entry))
                 raise clone_error(error, entry.site) from error
-        self.pending = False
 
     # --- parameters ---------------------------------------------------------------------
 
@@ -296,6 +324,10 @@ def _set_status(collection: Any, params: Any, **kwargs: Any) -> None:  # noqa: D
 
 _NO_ANSWER = object()
 
+
+class InternalReplayError(RuntimeError):
+    """jitnest asked for the kernel while rebuilding it: a bug in jitnest, never the user's call."""
+
 SESSION = Session()
 
-__all__ = ["SESSION", "Session", "JitnestError"]
+__all__ = ["SESSION", "Session", "JitnestError", "InternalReplayError"]
