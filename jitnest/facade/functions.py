@@ -22,7 +22,7 @@ from ..call_site import capture
 from ..errors import ConnectionModelError, ModelProblem, NestmlModelError
 from ..models.naming import synapse_models_of
 from ..models.node_ids import NodeIds
-from ..models.parameters import NeedsKernel, Population
+from ..models.parameters import NeedsKernel, Piece, Population
 from ..pynest import REAL, NodeCollection
 from ..record.journal import (
     ConnectEntry,
@@ -32,6 +32,7 @@ from ..record.journal import (
     SetDefaultsEntry,
     connection_rule,
     joined,
+    refer_to_store,
 )
 from ..record.proxies import NodeCollectionProxy, SynapseCollectionProxy, ids_of
 from ..record.session import SESSION
@@ -68,7 +69,9 @@ def Create(model: str, n: int | None = None, params: Any = None, positions: Any 
     size = _count_nodes(n, positions)
     ids = NodeIds.primitive(model, SESSION.node_count + 1, size, spatial=positions is not None)
     population = _population_for(model, ids, params, site) if ref.is_nestml_neuron else None
-    entry = CreateEntry(site, model, n, params, positions, ids)
+    # per-node values stay in the population's store only (the journal refers to them there)
+    recorded = refer_to_store(params, [Piece(population, range(size), 0)]) if population is not None else params
+    entry = CreateEntry(site, model, n, recorded, positions, ids)
     try:
         SESSION.submit(entry, requirements)
     except Exception:

@@ -30,7 +30,7 @@ from ..models.node_ids import NodeIds
 from ..models.parameters import ModelDefaults, NeedsKernel, Piece, PopulationIndex, shape_like_nest
 from ..plan.combinations import Requirements
 from ..pynest import REAL
-from .journal import CallEntry, Entry, QueryEntry, RequirementEntry, clone_error
+from .journal import CallEntry, Entry, QueryEntry, RequirementEntry, clone_error, refer_to_store
 from .names import Naming
 from .proxies import NodeCollectionProxy, SynapseCollectionProxy, unwrap
 
@@ -190,8 +190,6 @@ class Session:
     def _build_and_replay(self, journal: list[Entry]) -> None:
         plan = self.requirements.plan()
         built = self.builder.build_plan(plan, self.sites_of)
-        # From here on NEST holds the values: release the store's copies before NEST allocates nodes.
-        self.populations.clear()
         REAL.ResetKernel()
         for built_unit in sorted(built.values(), key=lambda b: b.unit.label):
             REAL.Install(str(built_unit.module_path))
@@ -208,6 +206,9 @@ class Session:
             except Exception as error:
                 journal.pop(next(i for i, e in enumerate(journal) if e is entry))
                 raise clone_error(error, entry.site) from error
+        # NEST holds the values now and answers reads. The stores stay only as far as the journal refers
+        # to them (values of recorded calls, for a later rebuild), until simulation time passes.
+        self.populations.clear()
 
     # --- parameters ---------------------------------------------------------------------
 
@@ -275,14 +276,18 @@ class Session:
         nodes._self_check_epoch()
         site = capture()
         if self.pending:
-            self.apply_to_store(nodes._self_ids, params, kwargs, site)
+            pieces = self.apply_to_store(nodes._self_ids, params, kwargs, site)
+            # per-node values the stores now hold are recorded as references to them, not copied again
+            params, kwargs = refer_to_store(params, pieces), refer_to_store(kwargs, pieces)
         self.record_call(_set_status, (nodes, params), kwargs, site=site)
 
-    def apply_to_store(self, ids: NodeIds, params: Any, kwargs: dict, site: CallSite | None) -> None:
-        """Validate and keep values set on unbuilt NESTML nodes (NEST validates the rest at build)."""
+    def apply_to_store(self, ids: NodeIds, params: Any, kwargs: dict, site: CallSite | None) -> list[Piece]:
+        """Validate and keep values set on unbuilt NESTML nodes (NEST validates the rest at build).
+        Returns ``ids`` cut by population (``PopulationIndex.pieces``)."""
+        pieces = self.populations.pieces(ids)
         if isinstance(params, dict) or params is None:
             merged = {**(params or {}), **kwargs}
-            for piece in self.populations.pieces(ids):
+            for piece in pieces:
                 if piece.population is None:
                     continue
                 count = len(piece.positions)
@@ -292,10 +297,11 @@ class Session:
         elif isinstance(params, (list, tuple)):
             if len(params) != len(ids):
                 raise REAL.NESTErrors.BadParameterValue(f"{len(params)} dicts given for {len(ids)} nodes")
-            for piece in self.populations.pieces(ids):
+            for piece in pieces:
                 if piece.population is not None:
                     piece.population.set_each(piece.positions,
                                               params[piece.offset:piece.offset + len(piece.positions)], site)
+        return pieces
 
     def set_connection_status(self, connections: SynapseCollectionProxy, params: Any, kwargs: dict) -> None:
         self.record_call(_set_status, (connections, params), kwargs)

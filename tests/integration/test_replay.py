@@ -1,5 +1,6 @@
-"""Replaying the journal: a failing recorded call is the only entry dropped, and nothing rebuilds the
-network while it is being rebuilt.
+"""Replaying the journal: a failing recorded call is the only entry dropped, nothing rebuilds the
+network while it is being rebuilt, and per-node values the journal refers to in the parameter store
+reach NEST at every build.
 
 In-process (the journal is inspected); builds iaf_psc_exp_neuron with stdp_synapse_nestml, the pair
 other slow tests build, once per session.
@@ -7,6 +8,7 @@ other slow tests build, once per session.
 
 from __future__ import annotations
 
+import numpy
 import pytest
 
 import jitnest as nest
@@ -61,4 +63,31 @@ def test_asking_for_the_kernel_during_a_replay_is_an_internal_error():
         nest.Simulate(1.0)
     assert not isinstance(raised.value, RecursionError)
     assert [id(e) for e in SESSION.journal] == [id(e) for e in recorded], "jitnest's fault: nothing dropped"
+    nest.ResetKernel()
+
+
+def test_values_held_by_the_store_reach_nest_at_every_build():
+    nest.ResetKernel()
+    v_m, i_e, tau_m = numpy.linspace(-75.0, -60.0, 50), numpy.arange(25.0), list(numpy.linspace(5.0, 30.0, 52))
+    pre = nest.Create("iaf_psc_alpha", 2)
+    nodes = nest.Create("iaf_psc_exp_neuron", 50, params={"V_m": v_m})
+    nodes[::2].set(I_e=i_e)
+    nest.SetStatus(pre + nodes, {"tau_m": tau_m})  # a built-in population and a NESTML one in one call
+    nodes[0:10].set(V_m=numpy.arange(-80.0, -70.0))  # later values for some of the same nodes
+    expected = {"V_m": list(numpy.arange(-80.0, -70.0)) + list(v_m[10:]), "I_e": [0.0] * 50, "tau_m": list(tau_m)}
+    expected["I_e"][::2] = list(i_e)
+    v_m[:], i_e[:], tau_m[:] = 0.0, 0.0, [0.0] * 52  # the user's own arrays change: nothing may leak in
+
+    def in_nest() -> dict:
+        assert not SESSION.pending
+        return {"V_m": list(nodes.get("V_m")), "I_e": list(nodes.get("I_e")), "tau_m": list((pre + nodes).get("tau_m"))}
+
+    nest.GetConnections()  # builds the neuron alone
+    assert in_nest() == expected
+    nodes[5].set(V_m=-50.0)  # live: executed, and recorded for a rebuild
+    expected["V_m"][5] = -50.0
+    nest.Connect(nodes[:10], nodes[10:20], "one_to_one", {"synapse_model": "stdp_synapse_nestml"})
+    assert SESSION.pending  # a new combination: the next build replays everything
+    nest.GetConnections()
+    assert in_nest() == expected
     nest.ResetKernel()
