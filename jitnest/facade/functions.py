@@ -22,7 +22,7 @@ from ..call_site import capture
 from ..errors import ConnectionModelError, ModelProblem, NestmlModelError
 from ..models.naming import synapse_models_of
 from ..models.node_ids import NodeIds
-from ..models.parameters import NeedsKernel, Population
+from ..models.parameters import NeedsKernel, Piece, Population
 from ..pynest import REAL, NodeCollection
 from ..record.calls import COPY_OF_BUILTIN, executes_while_pending
 from ..record.journal import (
@@ -33,6 +33,7 @@ from ..record.journal import (
     SetDefaultsEntry,
     connection_rule,
     joined,
+    refer_to_store,
 )
 from ..record.proxies import NodeCollectionProxy, SynapseCollectionProxy, ids_of
 from ..record.session import SESSION
@@ -69,7 +70,9 @@ def Create(model: str, n: int | None = None, params: Any = None, positions: Any 
     size = _count_nodes(n, positions)
     ids = NodeIds.primitive(model, SESSION.node_count + 1, size, spatial=positions is not None)
     population = _population_for(model, ids, params, site) if ref.is_nestml_neuron else None
-    entry = CreateEntry(site, model, n, params, positions, ids)
+    # per-node values stay in the population's store only (the journal refers to them there)
+    recorded = refer_to_store(params, [Piece(population, range(size), 0)]) if population is not None else params
+    entry = CreateEntry(site, model, n, recorded, positions, ids)
     try:
         SESSION.submit(entry, requirements)
     except Exception:
@@ -158,7 +161,7 @@ def Connect(pre: Any, post: Any, conn_spec: Any = None, syn_spec: Any = None,
     if not return_synapsecollection:
         return None
     SESSION.materialize()
-    return SynapseCollectionProxy(SESSION, lambda: entry.result, entry.result)
+    return SynapseCollectionProxy(SESSION, lambda generation: entry.result, entry.result)
 
 
 def _check_weight_variable(synapse: Any, site: Any) -> None:
@@ -321,7 +324,9 @@ def GetConnections(source: Any = None, target: Any = None, synapse_model: str | 
         # a plastic NESTML synapse onto two NESTML neuron models is two NEST models (one per pair)
         return found[0] if len(found) == 1 else joined(found)
 
-    return SynapseCollectionProxy(SESSION, query, query())
+    collection = SynapseCollectionProxy(SESSION, lambda generation: query(), query())
+    SESSION.record_query(collection, site)  # a rebuild asks again at this place of the journal
+    return collection
 
 
 OWN_FUNCTIONS: dict[str, Callable] = {

@@ -145,6 +145,14 @@ class Population:
         self.model_defaults.sync_pairing()
         return [k for k in self.model_defaults.types if k not in self.model_defaults.write_only]
 
+    def holds(self, key: str) -> bool:
+        """Whether the store keeps numbers for ``key`` (not for a vector, which only NEST holds)."""
+        return key in self.store and key not in self.model_defaults.vectors
+
+    def stored(self, key: str, positions: numpy.ndarray) -> numpy.ndarray:
+        """A new array of the stored values of ``key`` at ``positions`` (see ``holds``)."""
+        return self.store.get_at(key, positions)
+
     def nbytes(self) -> int:
         return self.store.nbytes() + sum(f.nbytes for f in self.kernel_only.values())
 

@@ -3,7 +3,8 @@
 NEST refuses ``Install`` once any node exists, so making NESTML models available means:
 reset the kernel, install the modules, and replay every recorded call in order. An entry
 keeps the user's arguments (mutable containers copied, so later edits by the user do not
-leak in), the user's call site, and after execution its real result.
+leak in; per-node values of unbuilt NESTML nodes are referred to in the parameter store, which
+holds its own copy, see ``StoredValues``), the user's call site, and after execution its real result.
 
 Entries speak the names the user wrote; a ``Translation`` (see session) turns them into the
 generated models' names at execution time, because which generated model a name means is
@@ -13,18 +14,22 @@ only known once all combinations are known.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+import weakref
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 import numpy
 
 from ..call_site import CallSite
 from ..models.node_ids import NodeIds
+from ..models.parameters import Piece, Population
 from ..pynest import REAL
 
 
 class Translation(Protocol):
     """What an entry needs from the session to execute against the real kernel."""
+
+    generation: int  # the kernel's generation the entry executes in (see proxies)
 
     def real(self, value: Any) -> Any: ...
     def node_model(self, name: str) -> str: ...
@@ -32,6 +37,84 @@ class Translation(Protocol):
     def target_groups(self, spec: Any, post: NodeIds) -> list[list[int]]: ...
     def model_variants(self, name: str) -> list[str]: ...
     def copy_variants(self, existing: str, new: str) -> list[tuple[str, str]]: ...
+
+
+class StoredValues:
+    """Per-node values of a recorded call that the parameter store holds: the journal refers to the
+    store instead of keeping a second copy (heterogeneous values would sit in memory twice).
+
+    ``segments`` cover the call's nodes in order: ``(population, key, positions)`` where a
+    population's store holds the values, else an own copy of the user's values for nodes it has no
+    store for (built-in or already built nodes). ``values()`` reads them back when the call executes.
+    The store copied the user's values when they were set, so later changes to the user's array do
+    not leak in. It may by then hold values that a later call set on the same nodes while the
+    network waited for its build; the replay executes that later call afterwards anyway, and nothing
+    reads a node's parameters in between, so NEST ends up with the same values.
+    """
+
+    __slots__ = ("segments",)
+
+    def __init__(self, segments: list[tuple[Population, str, range | numpy.ndarray] | numpy.ndarray]) -> None:
+        self.segments = segments
+
+    def values(self) -> numpy.ndarray:
+        parts = [segment if isinstance(segment, numpy.ndarray) else
+                 segment[0].stored(segment[1], _indices(segment[2])) for segment in self.segments]
+        return parts[0] if len(parts) == 1 else numpy.concatenate(parts)
+
+
+def refer_to_store(params: Any, pieces: Sequence[Piece]) -> Any:
+    """``params`` of a Create or set (a dict; other forms are returned as they are) with each per-node
+    value that the stores of ``pieces`` hold (``Population.holds``) replaced by ``StoredValues``.
+
+    ``pieces`` cut the call's nodes by population, as ``PopulationIndex.pieces`` does, after the
+    values were applied to the stores."""
+    if not isinstance(params, dict):
+        return params
+    return {key: _refer(key, value, pieces) for key, value in params.items()}
+
+
+def _refer(key: str, value: Any, pieces: Sequence[Piece]) -> Any:
+    per_node = isinstance(value, (list, tuple)) or (isinstance(value, numpy.ndarray) and value.ndim == 1)
+    if not per_node or not any(p.population is not None and p.population.holds(key) for p in pieces):
+        return value
+    segments: list = []
+    for piece in pieces:
+        if piece.population is not None and piece.population.holds(key):
+            segments.append((piece.population, key, _compact(piece.positions)))
+        else:
+            segments.append(numpy.array(value[piece.offset:piece.offset + len(piece.positions)]))
+    return StoredValues(segments)
+
+
+def _compact(positions: range | numpy.ndarray) -> range | numpy.ndarray:
+    """Positions as a range where they are evenly spaced (a Create, a slice), so that a reference costs
+    no memory per node; else an own copy."""
+    if isinstance(positions, range) or len(positions) == 0:
+        return range(0) if len(positions) == 0 else positions
+    first, step = int(positions[0]), int(positions[1] - positions[0]) if len(positions) > 1 else 1
+    if step > 0 and (len(positions) == 1 or bool((numpy.diff(positions) == step).all())):
+        return range(first, int(positions[-1]) + 1, step)
+    return numpy.array(positions, dtype=numpy.int64)
+
+
+def _indices(positions: range | numpy.ndarray) -> numpy.ndarray:
+    if isinstance(positions, range):
+        return numpy.arange(positions.start, positions.stop, positions.step, dtype=numpy.int64)
+    return positions
+
+
+def read_back(value: Any) -> Any:
+    """``value`` with every ``StoredValues`` (also inside dicts, lists and tuples) read back."""
+    if isinstance(value, StoredValues):
+        return value.values()
+    if isinstance(value, dict):
+        return {k: read_back(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [read_back(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(read_back(v) for v in value)
+    return value
 
 
 def snapshot(value: Any) -> Any:
@@ -85,7 +168,7 @@ class CreateEntry(Entry):
     def execute(self, tr: Translation) -> None:
         kwargs: dict[str, Any] = {}
         if self.params is not None:
-            kwargs["params"] = tr.real(self.params)
+            kwargs["params"] = tr.real(read_back(self.params))
         if self.positions is not None:
             kwargs["positions"] = self.positions
         args = (tr.node_model(self.model),) if self.n is None else (tr.node_model(self.model), self.n)
@@ -185,6 +268,26 @@ class SetDefaultsEntry(Entry):
         return f"SetDefaults({self.model!r}, ...)"
 
 
+class QueryEntry(Entry):
+    """A GetConnections. Replayed, it runs again at its place, so that the SynapseCollection the
+    user holds refers to the connections that existed when they asked (as in NEST), not to those
+    of the whole replayed journal. It holds the proxy weakly: once the user drops the collection,
+    the entry does nothing and keeps nothing alive.
+    """
+
+    def __init__(self, site: CallSite, collection: Any) -> None:
+        super().__init__(site)
+        self.collection = weakref.ref(collection)
+
+    def execute(self, tr: Translation) -> None:
+        collection = self.collection()
+        if collection is not None:
+            collection._self_rebind(tr.generation)
+
+    def describe(self) -> str:
+        return "GetConnections(...)"
+
+
 class CallEntry(Entry):
     """Any other state-changing call: ``function(*args, **kwargs)`` with proxies resolved."""
 
@@ -196,7 +299,7 @@ class CallEntry(Entry):
         self.kwargs = snapshot(dict(kwargs or {}))
 
     def execute(self, tr: Translation) -> None:
-        self.result = self.function(*tr.real(self.args), **tr.real(self.kwargs))
+        self.result = self.function(*tr.real(read_back(self.args)), **tr.real(read_back(self.kwargs)))
 
     def describe(self) -> str:
         return f"{getattr(self.function, '__name__', 'call')}(...)"

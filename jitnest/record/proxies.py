@@ -140,13 +140,10 @@ class NodeCollectionProxy(_CollectionProxy):
         return (not session.pending and self._self_epoch == session.epoch
                 and self._self_generation == session.generation)
 
-    def _self_derive(self, ids: NodeIds, operation: Callable[[Any], Any], real: Any = None) -> NodeCollectionProxy:
-        """A proxy for ``operation(self)``; ``real`` is its result on the live kernel, if computed."""
-        parent = self
-
-        def recipe(generation: int) -> Any:
-            return operation(parent._self_resolve(generation))
-
+    def _self_derive(self, ids: NodeIds, recipe: Callable[[int], Any], real: Any = None) -> NodeCollectionProxy:
+        """A proxy whose real object is ``recipe(generation)``; ``real`` is its result on the live
+        kernel, if computed. A recipe resolves proxies only with ``_self_resolve(generation)``, so that
+        it works on the kernel being rebuilt and never builds (see ``Session.materialize``)."""
         return NodeCollectionProxy(self._self_session, ids, recipe, real)
 
     # --- what works without a kernel ----------------------------------------------------
@@ -167,7 +164,7 @@ class NodeCollectionProxy(_CollectionProxy):
         if self._self_is_stale():
             return self._self_real()[key]
         real = self.__wrapped__[key] if self._self_is_live() else None  # NEST's own checks and errors first
-        return self._self_derive(self._self_ids[key], lambda parent: parent[key], real)
+        return self._self_derive(self._self_ids[key], lambda generation: self._self_resolve(generation)[key], real)
 
     def __add__(self, other: Any) -> NodeCollectionProxy:
         if isinstance(other, int) and other == 0:
@@ -180,9 +177,9 @@ class NodeCollectionProxy(_CollectionProxy):
             real = self.__wrapped__ + _real_now(other)  # NEST's own checks and errors come first
         ids = self._self_ids + other_ids
 
-        def join(parent: Any) -> Any:
-            return parent + (other._self_resolve(self._self_session.generation)
-                             if isinstance(other, NodeCollectionProxy) else other)
+        def join(generation: int) -> Any:
+            return self._self_resolve(generation) + (other._self_resolve(generation)
+                                                     if isinstance(other, NodeCollectionProxy) else other)
 
         return self._self_derive(ids, join, real)
 
@@ -196,6 +193,8 @@ class NodeCollectionProxy(_CollectionProxy):
         if isinstance(other, NodeCollectionProxy):
             return self._self_ids == other._self_ids
         if isinstance(other, NodeCollection):
+            if self._self_is_live():
+                return self.__wrapped__ == other  # NEST's own equality (a real collection may be sliced)
             return self._self_ids == ids_of(other)
         raise NotImplementedError(f"Cannot compare NodeCollection to {type(other).__name__}")
 
@@ -272,11 +271,17 @@ def ids_of(collection: Any) -> NodeIds:
 
 
 class SynapseCollectionProxy(_CollectionProxy):
-    """A SynapseCollection that survives transparent rebuilds and speaks the user's model names."""
+    """A SynapseCollection that survives transparent rebuilds and speaks the user's model names.
+
+    Its recipe gives the real SynapseCollection of a generation: the result of the recorded Connect
+    (``return_synapsecollection``), a slice of its parent proxy, or the query of a GetConnections,
+    which the rebuild runs again at its place in the journal (``_self_rebind``), so that the collection
+    holds the connections that existed when the user asked, as in NEST, not those of the whole journal.
+    """
 
     _PICKLE_REFUSAL = "a SynapseCollection cannot be pickled"
 
-    def __init__(self, session: Session, recipe: Callable[[], Any], real: Any) -> None:
+    def __init__(self, session: Session, recipe: Callable[[int], Any], real: Any) -> None:
         super().__init__(real)
         self._self_session = session
         self._self_recipe = recipe
@@ -296,11 +301,16 @@ class SynapseCollectionProxy(_CollectionProxy):
         return self._self_resolve(session.generation)
 
     def _self_resolve(self, generation: int) -> Any:
-        """The real SynapseCollection of ``generation``, re-queried after a rebuild."""
+        """The real SynapseCollection of ``generation`` (no build is triggered here)."""
         if self._self_generation != generation:
-            self.__wrapped__ = self._self_recipe()
+            self.__wrapped__ = self._self_recipe(generation)
             self._self_generation = generation
         return self.__wrapped__
+
+    def _self_rebind(self, generation: int) -> None:
+        """Re-derive the real object now, on the kernel being rebuilt (a replayed GetConnections)."""
+        self._self_generation = -1
+        self._self_resolve(generation)
 
     def get(self, keys: Any = None, output: str = "") -> Any:
         return self._self_session.names.to_user(self._self_real().get(keys, output))
@@ -315,8 +325,10 @@ class SynapseCollectionProxy(_CollectionProxy):
         return (self[i] for i in range(len(self)))
 
     def __getitem__(self, key: Any) -> SynapseCollectionProxy:
-        parent = self
-        return SynapseCollectionProxy(self._self_session, lambda: parent._self_real()[key], self._self_real()[key])
+        # The recipe resolves the parent in the generation asked for: during a rebuild that is the
+        # kernel being rebuilt, where _self_real() would start another rebuild.
+        return SynapseCollectionProxy(self._self_session, lambda generation: self._self_resolve(generation)[key],
+                                      self._self_real()[key])
 
     def __eq__(self, other: object) -> bool:
         return self._self_real() == (other._self_real() if isinstance(other, SynapseCollectionProxy) else other)

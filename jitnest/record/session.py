@@ -34,7 +34,7 @@ from ..models.parameters import ModelDefaults, NeedsKernel, Piece, PopulationInd
 from ..plan.combinations import Requirements
 from ..pynest import REAL
 from .calls import executes_while_pending
-from .journal import CallEntry, Entry, RequirementEntry, clone_error
+from .journal import CallEntry, Entry, QueryEntry, RequirementEntry, clone_error, refer_to_store
 from .names import Naming
 from .proxies import NodeCollectionProxy, SynapseCollectionProxy, unwrap
 
@@ -51,6 +51,7 @@ class Session:
         self._builder: UnitBuilder | None = None
         self.last_build: dict = {}
         self.built_in_background: set[str] = set()  # module keys this process built between cells
+        self._materializing = False
         self._start_epoch()
 
     def _start_epoch(self) -> None:
@@ -152,6 +153,11 @@ class Session:
         self.submit(entry, execute_while_pending=executes_while_pending(call or function.__name__))
         return entry.result
 
+    def record_query(self, collection: SynapseCollectionProxy, site: CallSite | None = None) -> None:
+        """A GetConnections' collection: a rebuild queries it again at this place (``QueryEntry``)."""
+        if self.journal is not None:
+            self.journal.append(QueryEntry(site or capture(), collection))
+
     def passed_time(self) -> None:
         """Simulation time has passed: no replay is possible any more, so drop the journal."""
         self.time_passed = True
@@ -160,14 +166,36 @@ class Session:
     # --- building -----------------------------------------------------------------------
 
     def materialize(self) -> None:
-        """Build what the recording needs, reset the kernel, install, replay. No-op when live."""
+        """Build what the recording needs, reset the kernel, install, replay. No-op when live.
+
+        Not re-entrant, by construction: replayed entries resolve proxies with ``real`` (the
+        generation being built), never through ``_self_real``, which would materialize. A call
+        while materializing is jitnest's bug and raises ``InternalReplayError`` loudly, before
+        anything is reset.
+
+        A recorded call that fails in the replay failed where plain NEST would have failed at the
+        user's line: exactly that entry is dropped (so that a corrected script or notebook cell can go
+        on) and its error raised with the user's call site; the journal is otherwise left as recorded,
+        and the session stays pending (the kernel is half-built).
+        """
+        if self._materializing:
+            raise InternalReplayError(
+                "jitnest internal error: the network was asked to rebuild itself while it was being rebuilt "
+                "(a replayed call needed the kernel). Nothing was dropped from the recording; please report "
+                "this with the script.")
         if not self.pending:
             return
         assert self.journal is not None, "a pending session always has its journal"
+        self._materializing = True
+        try:
+            self._build_and_replay(self.journal)
+        finally:
+            self._materializing = False
+        self.pending = False
+
+    def _build_and_replay(self, journal: list[Entry]) -> None:
         plan = self.requirements.plan()
         built = self.builder.build_plan(plan, self.sites_of)
-        # From here on NEST holds the values: release the store's copies before NEST allocates nodes.
-        self.populations.clear()
         REAL.ResetKernel()
         for built_unit in sorted(built.values(), key=lambda b: b.unit.label):
             REAL.Install(str(built_unit.module_path))
@@ -176,16 +204,17 @@ class Session:
         self.last_build = {unit.label: {"module": str(b.module_path),
                                         "built_here": b.built_here or b.entry.key in self.built_in_background}
                            for unit, b in built.items()}
-        for position, entry in enumerate(list(self.journal)):
+        for entry in list(journal):
             try:
                 entry.execute(self)
+            except InternalReplayError:
+                raise
             except Exception as error:
-                # The call failed where plain NEST would have failed at the user's line. Drop it, so
-                # that a corrected script (or notebook cell) can go on, and keep the session pending
-                # because the kernel is half-built.
-                del self.journal[position]
+                journal.pop(next(i for i, e in enumerate(journal) if e is entry))
                 raise clone_error(error, entry.site) from error
-        self.pending = False
+        # NEST holds the values now and answers reads. The stores stay only as far as the journal refers
+        # to them (values of recorded calls, for a later rebuild), until simulation time passes.
+        self.populations.clear()
 
     # --- parameters ---------------------------------------------------------------------
 
@@ -297,14 +326,18 @@ class Session:
         nodes._self_check_epoch()
         site = capture()
         if self.pending:
-            self.apply_to_store(nodes._self_ids, params, kwargs, site)
+            pieces = self.apply_to_store(nodes._self_ids, params, kwargs, site)
+            # per-node values the stores now hold are recorded as references to them, not copied again
+            params, kwargs = refer_to_store(params, pieces), refer_to_store(kwargs, pieces)
         self.record_call(_set_status, (nodes, params), kwargs, site=site, call="SetStatus")
 
-    def apply_to_store(self, ids: NodeIds, params: Any, kwargs: dict, site: CallSite | None) -> None:
-        """Validate and keep values set on unbuilt NESTML nodes (NEST validates the rest at build)."""
+    def apply_to_store(self, ids: NodeIds, params: Any, kwargs: dict, site: CallSite | None) -> list[Piece]:
+        """Validate and keep values set on unbuilt NESTML nodes (NEST validates the rest at build).
+        Returns ``ids`` cut by population (``PopulationIndex.pieces``)."""
+        pieces = self.populations.pieces(ids)
         if isinstance(params, dict) or params is None:
             merged = {**(params or {}), **kwargs}
-            for piece in self.populations.pieces(ids):
+            for piece in pieces:
                 if piece.population is None:
                     continue
                 count = len(piece.positions)
@@ -314,10 +347,11 @@ class Session:
         elif isinstance(params, (list, tuple)):
             if len(params) != len(ids):
                 raise REAL.NESTErrors.BadParameterValue(f"{len(params)} dicts given for {len(ids)} nodes")
-            for piece in self.populations.pieces(ids):
+            for piece in pieces:
                 if piece.population is not None:
                     piece.population.set_each(piece.positions,
                                               params[piece.offset:piece.offset + len(piece.positions)], site)
+        return pieces
 
     def set_connection_status(self, connections: SynapseCollectionProxy, params: Any, kwargs: dict) -> None:
         self.record_call(_set_status, (connections, params), kwargs, call="SetStatus")
@@ -346,6 +380,10 @@ def _set_status(collection: Any, params: Any, **kwargs: Any) -> None:  # noqa: D
 
 _NO_ANSWER = object()
 
+
+class InternalReplayError(RuntimeError):
+    """jitnest asked for the kernel while rebuilding it: a bug in jitnest, never the user's call."""
+
 SESSION = Session()
 
-__all__ = ["SESSION", "Session", "JitnestError"]
+__all__ = ["SESSION", "Session", "JitnestError", "InternalReplayError"]
