@@ -36,6 +36,7 @@ VARIABLES: dict[str, str] = {
     "JITNEST_PREBUILD": "0: in IPython/Jupyter, do not start builds in the background after each cell",
     "JITNEST_NESTML_SERVER": "0: start one NESTML process per request instead of forking from a server",
     "JITNEST_NESTML_SPLIT": "0: generate a pair's synapses in the same process as its neuron, not beside it",
+    "JITNEST_VERIFY": "0: after a build, do not compare the values answered before it with what NEST reports",
     "JITNEST_TEMPLATE_CACHE": "(set by jitnest for its NESTML worker) where NESTML's compiled templates are kept",
     "JITNEST_TEST_CACHE": "(test suite) keep the test session's module cache in this folder",
 }
@@ -63,6 +64,7 @@ class Settings:
     nestml_server: bool
     nestml_split: bool
     template_cache: str | None
+    verify: bool
 
     @property
     def quiet(self) -> bool:
@@ -134,6 +136,7 @@ def _read(environ: dict[str, str]) -> Settings:
         nestml_server=_flag(environ, "JITNEST_NESTML_SERVER", True),
         nestml_split=_flag(environ, "JITNEST_NESTML_SPLIT", True),
         template_cache=environ.get("JITNEST_TEMPLATE_CACHE") or None,
+        verify=_flag(environ, "JITNEST_VERIFY", True),
     )
 
 

@@ -24,6 +24,7 @@ from ..cache.store import ModuleCache
 from ..call_site import CallSite, capture
 from ..compile import toolchain
 from ..compile.builder import UnitBuilder
+from ..config import settings
 from ..errors import JitnestError, NetworkFrozenError
 from ..models import model_info
 from ..models.model_info import ModelInfo, PairedVariables
@@ -37,6 +38,7 @@ from .calls import executes_while_pending
 from .journal import CallEntry, Entry, QueryEntry, RequirementEntry, clone_error, refer_to_store
 from .names import Naming
 from .proxies import NodeCollectionProxy, SynapseCollectionProxy, unwrap
+from .verify import check_populations
 
 
 class Session:
@@ -212,6 +214,8 @@ class Session:
             except Exception as error:
                 journal.pop(next(i for i, e in enumerate(journal) if e is entry))
                 raise clone_error(error, entry.site) from error
+        if settings().verify:
+            check_populations(self.populations.populations)
         # NEST holds the values now and answers reads. The stores stay only as far as the journal refers
         # to them (values of recorded calls, for a later rebuild), until simulation time passes.
         self.populations.clear()
