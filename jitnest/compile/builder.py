@@ -6,10 +6,11 @@ older one (NEST issue 3802: reloading a rebuilt library from the same path can k
 old code).
 
 The key covers everything that changes the binary: the unit (models, post ports, weight and
-delay variables, twins), each model's source text, NESTML's version, the toolchain identity
-(compiler, flags, NEST version and build stamp, header origin) and jitnest's own generator
-inputs (``GENERATOR_VERSION``, jitnest's version, the worker's source, the CMake project and the
-registration template).
+delay variables, twins), each model's source text, NESTML and ODE-toolbox as installed (the
+contents of their files, ``nestml_client.nestml_identity``), the toolchain identity (compiler,
+flags, NEST version and build stamp, the contents of NEST's headers, header origin) and jitnest's
+own generator inputs (``GENERATOR_VERSION``, jitnest's version, the worker's source, the
+registration module and its templates, the CMake project and the commands that run it).
 """
 
 from __future__ import annotations
@@ -37,22 +38,29 @@ from .toolchain import Toolchain
 GENERATOR_VERSION = 2
 
 
+def generator_files(toolchain: Toolchain) -> list[Path]:
+    """jitnest's files that turn generated code into a module: the registration module and its
+    templates, the whole runtime CMake project and the module that runs CMake."""
+    return [*registration.generator_files(), *project_files(toolchain)]
+
+
 def generator_identity(toolchain: Toolchain) -> str:
-    """jitnest's own inputs to a module: its version, the worker, the template, the CMake project."""
-    files = [registration.REGISTRATION_TEMPLATE, *project_files(toolchain)]
-    return keys.stable_hash([GENERATOR_VERSION, jitnest_version, nestml_client.worker_identity()]
-                            + [f.read_text() for f in files])
+    """jitnest's own inputs to a module: its version, the worker's source and ``generator_files``."""
+    project = Path(toolchain.cmake_project_dir)  # names relative to it: keys do not depend on where jitnest is
+    files = [(str(f.relative_to(project) if f.is_relative_to(project) else f.name), f.read_text())
+             for f in generator_files(toolchain)]
+    return keys.stable_hash([GENERATOR_VERSION, jitnest_version, nestml_client.worker_identity(), files])
 
 
 def codegen_key(unit: Unit, toolchain: Toolchain) -> str:
     """Key of NESTML's output for ``unit`` (see ``keys.codegen_key``)."""
-    return keys.codegen_key(unit.without_twins().describe(), nestml_client.nestml_version(),
+    return keys.codegen_key(unit.without_twins().describe(), nestml_client.nestml_identity(),
                             nestml_client.worker_identity(), toolchain.nest_version)
 
 
 def unit_key(unit: Unit, toolchain: Toolchain) -> str:
     """Key of ``unit``'s compiled module."""
-    return keys.module_key(unit.describe(), nestml_client.nestml_version(), toolchain.identity(),
+    return keys.module_key(unit.describe(), nestml_client.nestml_identity(), toolchain.identity(),
                            generator_identity(toolchain))
 
 

@@ -18,10 +18,10 @@ PCH_HEADER = "jitnest_nest_pch.h"
 
 
 def project_files(toolchain: Toolchain) -> list[Path]:
-    """The runtime CMake project's files (part of the keys of what they build)."""
+    """The runtime CMake project's files and this module, which runs it (part of the keys of
+    what they build)."""
     project = Path(toolchain.cmake_project_dir)
-    return [project / "FindNESTHeaders.cmake", project / "nest_module" / "CMakeLists.txt",
-            project / "nest_module" / PCH_HEADER]
+    return [*sorted(p for p in project.rglob("*") if p.is_file()), Path(__file__).resolve()]
 
 
 def configure_command(toolchain: Toolchain, build_dir: Path, definitions: dict[str, str]) -> list[str]:

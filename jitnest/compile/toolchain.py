@@ -2,7 +2,8 @@
 
 The toolchain is probed once per process. Everything in it that can change the binary is
 part of a cache key (``Toolchain.identity``): compiler path and version, NEST's version and
-build stamp, the header origin, CMake's version and the flags jitnest adds.
+build stamp, the contents of its headers, the header origin, CMake's version and the flags
+jitnest adds.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..cache.fingerprints import tree_fingerprint
 from ..cache.store import cache_root
 from ..config import settings
 from ..files import sha256_file, write_atomically
@@ -40,6 +42,8 @@ class Toolchain:
     gsl_include: str | None
     cmake_project_dir: str
     extra_flags: tuple[str, ...] = field(default=())
+    # the contents of every file in NEST's header folder (see nest_headers_fingerprint)
+    nest_headers_sha256: str = ""
     # NEST's headers declare the member that registers one synapse variant (see module.cpp.jinja)
     registers_single_synapse_variants: bool = False
 
@@ -53,6 +57,7 @@ class Toolchain:
             "nest_build_stamp": self.nest_build_stamp,
             "nest_config_h_sha256": self.nest_config_h_sha256,
             "nest_headers": self.nest_config or self.nest_python_package,
+            "nest_headers_sha256": self.nest_headers_sha256,
             "gsl": bool(self.gsl_include),
             "extra_flags": list(self.extra_flags),
             "registers_single_synapse_variants": self.registers_single_synapse_variants,
@@ -172,6 +177,13 @@ def _sha256_of(path: str) -> str:
         return ""
 
 
+def nest_headers_fingerprint(include_dir: str) -> str:
+    """The contents of every file in NEST's header folder: a NEST rebuilt or patched under the
+    same version and build stamp still changes the keys (hashed once, then remembered by the
+    files' stats in the cache, see ``cache.fingerprints``)."""
+    return tree_fingerprint([include_dir], cache_root())
+
+
 @functools.lru_cache(maxsize=1)
 def detect() -> Toolchain:
     """Probe compiler, CMake, NEST and library headers; raise ToolchainError naming what is missing."""
@@ -205,4 +217,5 @@ def detect() -> Toolchain:
         cmake_project_dir=_cmake_project_dir(),
         extra_flags=settings().cxxflags,
         registers_single_synapse_variants=_registers_single_synapse_variants(include_dir),
+        nest_headers_sha256=nest_headers_fingerprint(include_dir),
     )

@@ -21,6 +21,7 @@ import contextlib
 import fcntl
 import functools
 import hashlib
+import importlib.util
 import itertools
 import json
 import os
@@ -35,6 +36,8 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..cache import keys
+from ..cache.fingerprints import tree_fingerprint
 from ..cache.store import cache_root
 from ..config import settings
 from ..errors import ModelProblem
@@ -71,6 +74,51 @@ class WorkerCrash(RuntimeError):
     def __init__(self, message: str, log: str) -> None:
         super().__init__(message)
         self.log = log
+
+
+# What turns a NESTML model into C++: NESTML and ODE-toolbox, hashed file by file (an editable or
+# patched install keeps its version string), and the libraries they compute and render with, by
+# version (sympy's simplifications and ANTLR's parse end up in the code).
+GENERATOR_PACKAGES = ("pynestml", "odetoolbox")
+GENERATOR_LIBRARIES = ("sympy", "antlr4-python3-runtime", "jinja2")
+
+
+def _package_roots(name: str) -> list[str]:
+    """Where Python imports package ``name`` from (found, not imported); [] if it is missing."""
+    try:
+        spec = importlib.util.find_spec(name)
+    except (ImportError, ValueError):
+        return []
+    return list(spec.submodule_search_locations or []) if spec is not None else []
+
+
+def _distribution_version(name: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return "unknown"
+
+
+@functools.lru_cache(maxsize=1)
+def nestml_identity() -> str:
+    """What produced NESTML's output here: the contents of NESTML's and ODE-toolbox's installed
+    files and the versions of the libraries they use. Part of every key of what NESTML produced,
+    and of the shared server's identity; computed once per process (the file hashes are kept
+    in the cache, see ``cache.fingerprints``)."""
+    roots = [root for name in GENERATOR_PACKAGES for root in (_package_roots(name) or [f"<no {name}>"])]
+    return keys.stable_hash({
+        "nestml": nestml_version(),
+        "files": tree_fingerprint(roots, cache_root()),
+        "libraries": {name: _distribution_version(name) for name in GENERATOR_LIBRARIES},
+    })
+
+
+def nest_version() -> str:
+    """NEST's version from its package metadata (the worker reads the same; no import of NEST)."""
+    version = _distribution_version("nest-simulator")
+    return version if version != "unknown" else _distribution_version("nest_simulator")
 
 
 @functools.lru_cache(maxsize=1)
@@ -223,8 +271,10 @@ def _server_socket_path() -> Path | None:
     is too long for a Unix socket, in a private folder under the temporary directory; None if
     neither can be used (then every request starts a worker process of its own)."""
     environment = [*settings().identity(), ("PYTHONPATH", os.environ.get("PYTHONPATH", ""))]
-    identity = hashlib.sha256(json.dumps([sys.executable, worker_identity(), str(cache_root()), environment])
-                              .encode()).hexdigest()[:16]
+    # A server keeps the NESTML it imported: after an upgrade of NESTML (or NEST) it must not
+    # answer for the new one, so what produced the code is part of the server's identity.
+    identity = hashlib.sha256(json.dumps([sys.executable, worker_identity(), nestml_identity(), nest_version(),
+                                          str(cache_root()), environment]).encode()).hexdigest()[:16]
     for directory in (cache_root() / "servers", Path(tempfile.gettempdir()) / f"jitnest-servers-{os.getuid()}"):
         path = directory / f"{identity}.sock"
         if len(str(path)) > _MAX_SOCKET_PATH:
@@ -298,13 +348,9 @@ def _run(request: dict) -> WorkerResult:
 
 
 def nestml_version() -> str:
-    """NESTML's version, read from package metadata (no import of NESTML)."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("nestml")
-    except PackageNotFoundError:
-        return "unknown"
+    """NESTML's version, read from package metadata (no import of NESTML); for manifests and
+    messages. Keys use ``nestml_identity``: the version alone misses an editable or patched NESTML."""
+    return _distribution_version("nestml")
 
 
 def parse(files: list[str]) -> WorkerResult:

@@ -2,7 +2,8 @@
 
 A model file is parsed (in the NESTML worker) the first time its model is named, so syntax
 errors surface at the user's Create/Connect line. Parse results are cached on disk keyed by the
-file's content, NESTML's version and the worker's own source, so a warm run never starts NESTML.
+file's content, NESTML's installed files (``nestml_client.nestml_identity``) and the worker's own
+source, so a warm run never starts NESTML.
 """
 
 from __future__ import annotations
@@ -85,7 +86,7 @@ class ModelInfo:
 
 @functools.lru_cache(maxsize=1)
 def _worker_identity() -> str:
-    return keys.stable_hash([nestml_client.nestml_version(), nestml_client.worker_identity()])
+    return keys.stable_hash([nestml_client.nestml_identity(), nestml_client.worker_identity()])
 
 
 def _cache_file(source_sha256: str) -> Path:

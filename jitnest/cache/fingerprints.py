@@ -1,0 +1,108 @@
+"""Content fingerprints of installed file trees (NESTML, ODE-toolbox, NEST's headers).
+
+A cache key must change whenever a file that produced the cached thing changes, also when the
+version string does not: an editable NESTML, a patched file, a NEST rebuilt from other sources.
+So keys take a hash of the *contents* of the files, not of a version.
+
+``tree_fingerprint(roots)`` is the SHA-256 over every file under ``roots`` (relative path and
+bytes; ``__pycache__`` and ``.pyc`` files are skipped: Python writes them on import, and they
+follow from the sources). Hashing ~12 MB on every run would cost a warm run tens of
+milliseconds, so the result is remembered in the cache folder (``fingerprints.json``) under a
+digest of every file's path, size, modification time, change time and inode: the files are
+only listed and ``stat``-ed on a warm run (~10 ms for NESTML, ODE-toolbox and NEST's headers).
+A write to a file changes its change time even where a tool restores the modification time
+(``cp -p``, ``tar``, ``rsync -t``), so a changed file is always hashed again. Callers compute
+each fingerprint once per process.
+
+Standard library only (and ``jitnest.files`` for the shared file).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from ..files import write_atomically
+
+STORE = "fingerprints.json"
+_MAX_REMEMBERED = 64  # fingerprints kept in the store (a few per installation; older ones dropped)
+
+
+def _files(root: str) -> list[tuple[str, os.stat_result]]:
+    """(path relative to ``root``, stat) of every file under ``root``, sorted; symlinks followed
+    to files (what the compiler or Python would read), not into directories."""
+    found: list[tuple[str, os.stat_result]] = []
+    pending = [root]
+    while pending:
+        directory = pending.pop()
+        try:
+            entries = list(os.scandir(directory))
+        except OSError:
+            continue
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                if entry.name != "__pycache__":
+                    pending.append(entry.path)
+            elif not entry.name.endswith(".pyc"):
+                try:
+                    found.append((os.path.relpath(entry.path, root), entry.stat()))
+                except OSError:  # a dangling symlink: nothing to read
+                    continue
+    return sorted(found, key=lambda item: item[0])
+
+
+def _content_hash(roots: Sequence[str], listing: list[list[tuple[str, os.stat_result]]]) -> str:
+    digest = hashlib.sha256()
+    for index, (root, files) in enumerate(zip(roots, listing)):
+        digest.update(f"root {index} {len(files)}\0".encode())
+        for relative, _ in files:
+            digest.update(relative.encode() + b"\0")
+            with open(os.path.join(root, relative), "rb") as handle:
+                for block in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(block)
+            digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def _stat_digest(roots: Sequence[str], listing: list[list[tuple[str, os.stat_result]]]) -> str:
+    digest = hashlib.sha256()
+    for root, files in zip(roots, listing):
+        digest.update(os.path.abspath(root).encode() + b"\0")
+        for relative, info in files:
+            digest.update(f"{relative}\0{info.st_size}\0{info.st_mtime_ns}\0{info.st_ctime_ns}\0{info.st_ino}\n"
+                          .encode())
+    return digest.hexdigest()
+
+
+def tree_fingerprint(roots: Sequence[str | os.PathLike], store_dir: Path | None = None) -> str:
+    """SHA-256 of the relative paths and contents of every file under ``roots`` (in that order).
+
+    Independent of where the trees are (a copy elsewhere has the same fingerprint). With
+    ``store_dir``, the result is remembered there (see the module's docstring) and looked up by
+    the files' stats; a missing root counts as empty.
+    """
+    roots = [str(root) for root in roots]
+    listing = [_files(root) for root in roots]
+    stats = _stat_digest(roots, listing)
+    store = store_dir / STORE if store_dir is not None else None
+    known: dict[str, str] = {}
+    if store is not None:
+        try:
+            loaded = json.loads(store.read_text())
+            known = loaded if isinstance(loaded, dict) else {}
+        except (OSError, ValueError):
+            known = {}
+    fingerprint = known.get(stats)
+    if not isinstance(fingerprint, str):
+        fingerprint = _content_hash(roots, listing)
+        if store is not None:
+            known = {k: v for k, v in list(known.items())[-(_MAX_REMEMBERED - 1):] if isinstance(v, str)}
+            known[stats] = fingerprint
+            try:
+                write_atomically(store, json.dumps(known))
+            except OSError:  # a read-only cache still gives the right answer, only slower
+                pass
+    return fingerprint
