@@ -14,7 +14,8 @@ A write to a file changes its change time even where a tool restores the modific
 (``cp -p``, ``tar``, ``rsync -t``), so a changed file is always hashed again. Callers compute
 each fingerprint once per process.
 
-Standard library only (and ``jitnest.files`` for the shared file).
+Standard library only (and ``jitnest.files`` for the shared file; ``integrity`` checks it is the
+user's own before trusting it).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..files import write_atomically
+from .integrity import check_private
 
 STORE = "fingerprints.json"
 _MAX_REMEMBERED = 64  # fingerprints kept in the store (a few per installation; older ones dropped)
@@ -91,6 +93,8 @@ def tree_fingerprint(roots: Sequence[str | os.PathLike], store_dir: Path | None 
     known: dict[str, str] = {}
     if store is not None:
         try:
+            if store.exists():  # it decides which cached module a key finds: it must be the user's own
+                check_private(store, "remembered fingerprints of installed files", store_dir)
             loaded = json.loads(store.read_text())
             known = loaded if isinstance(loaded, dict) else {}
         except (OSError, ValueError):

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from ..cache import keys
 from ..cache.store import ArtifactStore
+from ..errors import UnsafeCacheError
 from .cmake_build import PCH_HEADER, build_command, configure_command, project_files, run_logged
 from .toolchain import Toolchain
 
@@ -40,5 +41,7 @@ def ensure_pch(toolchain: Toolchain, store: ArtifactStore) -> Path | None:
 
     try:
         return store.get_or_create(pch_key(toolchain), create) / PCH_HEADER
+    except UnsafeCacheError:
+        raise  # someone else's header would be force-included into every compile: say so
     except Exception:  # noqa: BLE001 -- an optimisation only; the log is not worth failing a build
         return None

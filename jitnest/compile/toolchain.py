@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..cache.fingerprints import tree_fingerprint
+from ..cache.integrity import check_private
 from ..cache.store import cache_root
 from ..config import settings
 from ..files import sha256_file, write_atomically
@@ -98,6 +99,8 @@ def _tool_version(tool: str) -> str:
     identity = f"{os.path.realpath(tool)}:{info.st_size}:{info.st_mtime_ns}"
     store = cache_root() / "tool_versions.json"
     try:
+        if store.exists():  # part of every key: it must be the user's own
+            check_private(store, "remembered tool versions", store.parent)
         known = json.loads(store.read_text())
     except (OSError, ValueError):
         known = {}

@@ -38,6 +38,7 @@ from pathlib import Path
 
 from ..cache import keys
 from ..cache.fingerprints import tree_fingerprint
+from ..cache.integrity import check_tree, private_dir
 from ..cache.store import cache_root
 from ..config import settings
 from ..errors import ModelProblem
@@ -130,9 +131,18 @@ def worker_identity() -> str:
     return digest.hexdigest()
 
 
+@functools.lru_cache(maxsize=4)
+def _template_cache(root: Path) -> Path:
+    """Where the worker keeps NESTML's compiled templates: checked to be the user's own, files
+    included, once per process (the worker executes them: Jinja2 bytecode)."""
+    path = private_dir(root, root / "templates")
+    check_tree(root, path, "NESTML's compiled templates, which the NESTML worker executes")
+    return path
+
+
 def _worker_environment() -> dict[str, str]:
     environment = dict(os.environ, PYTHONHASHSEED="0", PYNEST_QUIET="1",
-                       JITNEST_TEMPLATE_CACHE=str(cache_root() / "templates"))
+                       JITNEST_TEMPLATE_CACHE=str(_template_cache(cache_root())))
     # The worker must import this very jitnest: an installed one is found anyway; a checkout that
     # this process found through its own sys.path is put first on the worker's path.
     package_parent = str(WORKER_PACKAGE.parents[1])

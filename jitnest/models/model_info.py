@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..cache import keys
+from ..cache.integrity import check_private, private_dir
 from ..cache.store import cache_root
 from ..call_site import CallSite
 from ..errors import ModelProblem, NestmlModelError
@@ -90,8 +91,8 @@ def _worker_identity() -> str:
 
 
 def _cache_file(source_sha256: str) -> Path:
-    directory = cache_root() / "models"
-    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    root = cache_root()
+    directory = private_dir(root, root / "models")
     return directory / f"{keys.parse_key(source_sha256, _worker_identity())}.json"
 
 
@@ -112,6 +113,8 @@ def load(source: ModelSource, site: CallSite | None = None) -> ModelInfo:
     cache_file = _cache_file(source_sha256)
     models: list[dict] | None = None
     if cache_file.is_file():
+        # a description decides what is generated and how names, defaults and ports are treated
+        check_private(cache_file, "a cached NESTML parse result", cache_file.parents[1])
         try:
             models = json.loads(cache_file.read_text())["models"]
         except (OSError, ValueError, KeyError):

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import NETWORKS, ROOT, last_json, run_python
+from conftest import NETWORKS, ROOT, last_json, new_tiny_source, run_python
 
 pytestmark = pytest.mark.slow
 
@@ -123,15 +123,54 @@ def test_compiler_failure_names_model_line_errors_and_log(tmp_path):
     assert _published(cache) == [], "a failed build must not publish anything"
 
 
-def test_cache_is_private_and_foreign_writable_modules_are_refused(warm_cache, tmp_path):
+def _copy(cache: Path, tmp_path: Path) -> Path:
+    """A copy of ``cache`` without the NESTML server's socket (not a file that can be copied)."""
     import shutil
+
+    copy = tmp_path / "cache"
+    shutil.copytree(cache, copy, symlinks=True, ignore=shutil.ignore_patterns("servers"))
+    return copy
+
+
+@pytest.mark.skipif(os.getuid() != 0, reason="giving files to another user needs root")
+def test_a_warm_cache_prepared_by_another_user_is_refused(warm_cache, tmp_path):
+    """A cache another user built (a copied home folder, a shared JITNEST_CACHE_DIR): nothing of it
+    is loaded; the message names the folder and what to do."""
+    cache = _copy(warm_cache, tmp_path)
+    for path in [cache, *cache.rglob("*")]:
+        os.chown(path, 65534, 65534, follow_symlinks=False)
+    completed = run_python(TINY, env={"JITNEST_CACHE_DIR": str(cache)}, check=False)
+    assert completed.returncode != 0
+    assert "UnsafeCacheError" in completed.stderr and f"refusing to use {cache}" in completed.stderr
+    assert "JITNEST_CACHE_DIR" in completed.stderr
+
+
+def test_a_group_writable_precompiled_header_is_not_force_included(warm_cache, tmp_path):
+    """A cold build would force-include the shared precompiled header into its compile: a header
+    folder others may write is refused, not used, not silently skipped."""
+    import stat
+
+    cache = _copy(warm_cache, tmp_path)
+    (header_dir,) = [p for p in (cache / "pch").iterdir() if not p.name.startswith(".")]
+    header_dir.chmod(header_dir.stat().st_mode | stat.S_IWGRP)
+    completed = run_python(f"""
+import jitnest as nest
+nest.add_model_source({new_tiny_source("pch_refused_neuron")!r})
+nest.Create("pch_refused_neuron", 2)
+nest.Simulate(1.0)
+""", env={"JITNEST_CACHE_DIR": str(cache)}, check=False)
+    assert completed.returncode != 0
+    assert "UnsafeCacheError" in completed.stderr and f"chmod go-w {header_dir}" in completed.stderr, \
+        completed.stderr[-3000:]
+    assert [p.name for p in _published(cache)] == [p.name for p in _published(warm_cache)], "nothing published"
+
+
+def test_cache_is_private_and_foreign_writable_modules_are_refused(warm_cache, tmp_path):
     import stat
 
     for created_by_jitnest in ("modules", "locks", "tmp", "models"):
         assert stat.S_IMODE((warm_cache / created_by_jitnest).stat().st_mode) == 0o700
-    cache = tmp_path / "cache"
-    # without the NESTML server's socket (not a file that can be copied)
-    shutil.copytree(warm_cache, cache, symlinks=True, ignore=shutil.ignore_patterns("servers"))
+    cache = _copy(warm_cache, tmp_path)
     (entry,) = _published(cache)
     module = next(entry.glob("*.so"))
     module.chmod(module.stat().st_mode | stat.S_IWOTH)  # anyone could have replaced the code
