@@ -36,6 +36,10 @@ VARIABLES: dict[str, str] = {
     "JITNEST_PREBUILD": "0: in IPython/Jupyter, do not start builds in the background after each cell",
     "JITNEST_NESTML_SERVER": "0: start one NESTML process per request instead of forking from a server",
     "JITNEST_NESTML_SPLIT": "0: generate a pair's synapses in the same process as its neuron, not beside it",
+    "JITNEST_COMPILE_TIMEOUT": "seconds a CMake or compiler run may take before its processes are killed and the "
+                               "build fails (default 1800; 0: no limit)",
+    "JITNEST_NESTML_TIMEOUT": "seconds a NESTML request (parse or generation) may take before its processes are "
+                              "killed and the build fails (default 1200; 0: no limit)",
     "JITNEST_TEMPLATE_CACHE": "(set by jitnest for its NESTML worker) where NESTML's compiled templates are kept",
     "JITNEST_TEST_CACHE": "(test suite) keep the test session's module cache in this folder",
 }
@@ -63,6 +67,8 @@ class Settings:
     nestml_server: bool
     nestml_split: bool
     template_cache: str | None
+    compile_timeout: float | None  # None: no limit
+    nestml_timeout: float | None
 
     @property
     def quiet(self) -> bool:
@@ -100,6 +106,20 @@ def _count(environ: dict[str, str], name: str) -> int:
     return value
 
 
+def _seconds(environ: dict[str, str], name: str, default: float) -> float | None:
+    """A time limit in seconds; 0 means none (None)."""
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{name}={raw!r}: expected a number of seconds (0: no limit)") from None
+    if not value >= 0 or value == float("inf"):
+        raise ValueError(f"{name}={raw!r}: expected a number of seconds >= 0 (0: no limit)")
+    return value or None
+
+
 def _log_level(environ: dict[str, str]) -> str:
     raw = environ.get("JITNEST_LOG_LEVEL", "").strip().upper()
     if raw:
@@ -134,6 +154,8 @@ def _read(environ: dict[str, str]) -> Settings:
         nestml_server=_flag(environ, "JITNEST_NESTML_SERVER", True),
         nestml_split=_flag(environ, "JITNEST_NESTML_SPLIT", True),
         template_cache=environ.get("JITNEST_TEMPLATE_CACHE") or None,
+        compile_timeout=_seconds(environ, "JITNEST_COMPILE_TIMEOUT", 1800.0),
+        nestml_timeout=_seconds(environ, "JITNEST_NESTML_TIMEOUT", 1200.0),
     )
 
 

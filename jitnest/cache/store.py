@@ -5,7 +5,8 @@ Layout under the cache root (``JITNEST_CACHE_DIR``, else the user cache dir), cr
     modules/<key>/            a published entry: <module>.so, manifest.json, generated/, build.log
     models/<sha>.json         parsed model descriptions (see model_info)
     sources/<sha>.nestml      inline NESTML sources registered from notebooks
-    locks/<key>.lock          per-key file locks (released by the OS if a builder dies)
+    locks/<key>.lock          per-key file locks (released by the OS if a builder dies), and while
+                              held <key>.lock.holder: who builds it, since when (see locks)
     tmp/<key>.<pid>.<rand>/   builds in progress; renamed into modules/ when complete
     logs/                     logs of failed builds, kept for the user
     generated/, pch/          intermediates: NESTML's output, precompiled NEST headers (ArtifactStore)
@@ -40,6 +41,7 @@ from ..config import settings
 from ..errors import CacheIntegrityError, UnsafeCacheError
 from ..files import sha256_file
 from .integrity import check_private, check_tree, private_dir
+from .locks import holding
 
 MANIFEST = "manifest.json"
 LAST_USED = "last_used"  # touched at each successful lookup; `jitnest cache prune` removes LRU first
@@ -127,14 +129,16 @@ class ModuleCache:
         with self.lock_file(key):
             yield
 
-    def get_or_build(self, key: str, build: Callable[[Path], dict],
-                     on_wait: Callable[[], None] | None = None) -> tuple[CacheEntry, bool]:
+    def get_or_build(self, key: str, build: Callable[[Path], dict], on_wait: Callable[[str], None] | None = None,
+                     what: str | None = None) -> tuple[CacheEntry, bool]:
         """The entry for ``key``, building it with ``build(tmp_dir) -> manifest`` if needed.
 
         Returns ``(entry, built_here)``. Under the per-key lock a concurrent process that
         built the same key first is seen, so each key is built once. ``build`` must write the
         module file and return the manifest (this method adds the module's SHA-256). If it
-        raises, nothing is published and the exception propagates.
+        raises, nothing is published and the exception propagates. While another process builds
+        the key, this one waits, logs for whom (see ``locks``) and calls ``on_wait(holder)``;
+        ``what`` names the module in those messages.
         """
         try:
             entry = self.lookup(key)
@@ -142,9 +146,7 @@ class ModuleCache:
                 return entry, False
         except CacheIntegrityError:
             pass  # re-checked under the lock below, where it is safe to replace it
-        if on_wait is not None and self.is_locked(key):
-            on_wait()
-        with self.lock(key):
+        with holding(self.lock_file(key), f"the module of {what or key[:16]}", on_wait):
             try:
                 entry = self.lookup(key)
                 if entry is not None:
@@ -244,12 +246,13 @@ class ArtifactStore:
         check_tree(self.cache_root, directory, ARTIFACT_KINDS.get(self.kind, self.kind))
         return directory
 
-    def get_or_create(self, key: str, create: Callable[[Path], None]) -> Path:
-        """The artifact directory for ``key``, created by ``create(tmp_dir)`` if missing."""
+    def get_or_create(self, key: str, create: Callable[[Path], None], what: str | None = None) -> Path:
+        """The artifact directory for ``key``, created by ``create(tmp_dir)`` if missing (``what``
+        names it in the messages of a process that waits for another's creation)."""
         found = self.get(key)
         if found is not None:
             return found
-        with self.lock(key):
+        with holding(self.lock_file(key), what or f"{ARTIFACT_KINDS.get(self.kind, self.kind)} {key[:16]}"):
             found = self.get(key)
             if found is not None:
                 return found

@@ -30,6 +30,7 @@ from ..config import settings
 from ..errors import BuildError
 from ..generate import codegen, nestml_client, registration
 from ..plan.combinations import Plan, Unit
+from ..processes import ProcessTimeout
 from .cmake_build import build_command, configure_command, first_compiler_errors, project_files, run_logged
 from .pch import ensure_pch
 from .progress import Progress
@@ -134,14 +135,16 @@ class UnitBuilder:
             return self._build_into(work, unit, key, compile_jobs, report, sites_of or {}, pch)
 
         entry, built_here = self.cache.get_or_build(
-            key, build, on_wait=lambda: report.stage(unit.label, "waiting for the build of it already under way"))
+            key, build, on_wait=lambda holder: report.stage(unit.label, f"waiting for its build by {holder}"),
+            what=unit.label)
         report.finished(unit.label, time.monotonic() - started, cached=not built_here)
         return BuiltUnit(unit, entry, built_here)
 
     def _configure(self, work: Path, module_name: str, source_dir: Path, sources: list[str],
-                   pch: concurrent.futures.Future | None
-                   ) -> tuple[list[str], subprocess.CompletedProcess, Path | None]:
-        """Configure the module's CMake build in ``work/build``; returns (log, result, PCH header).
+                   pch: concurrent.futures.Future | None, log: list[str]
+                   ) -> tuple[subprocess.CompletedProcess, Path | None]:
+        """Configure the module's CMake build in ``work/build``, logging to ``log``; returns
+        (result, PCH header).
 
         Waits for the shared precompiled header first: whether there is one changes the flags.
         """
@@ -150,9 +153,8 @@ class UnitBuilder:
                        "JITNEST_SOURCES": ";".join(sources)}
         if pch_header is not None:
             definitions["JITNEST_PCH_HEADER"] = str(pch_header)
-        log: list[str] = []
         completed = run_logged(configure_command(self.toolchain, work / "build", definitions), log, work)
-        return log, completed, pch_header
+        return completed, pch_header
 
     def _fail(self, unit: Unit, key: str, what: str, log: list[str], sites_of: dict[str, list]) -> BuildError:
         log_path = self.cache.keep_failed_log(key, "\n".join(log))
@@ -170,8 +172,10 @@ class UnitBuilder:
         # wrapper of a fixed name), so CMake configures while NESTML generates, on the idle core.
         sources = ([registration.NEURON_WRAPPER] if unit.neuron is not None else []) + [f"{module_name}.cpp"]
         pairs, weights, delays = unit.nestml_pairs()
+        configure_log: list[str] = []
         with concurrent.futures.ThreadPoolExecutor(max_workers=1) as background:
-            configuring = background.submit(self._configure, work, module_name, generated_dir, sources, pch)
+            configuring = background.submit(self._configure, work, module_name, generated_dir, sources, pch,
+                                            configure_log)
             try:
                 source_dir, generated, generated_now = codegen.generate(
                     self.generated, codegen_key(unit, self.toolchain), sorted({m.file for m in unit.models}),
@@ -186,7 +190,12 @@ class UnitBuilder:
                 source_dir / "src", generated_dir, module_name, unit.label, unit.neuron is not None, models,
                 {s.name: unit.twins_of(s.name) for s in unit.synapses},
                 self.toolchain.registers_single_synapse_variants)
-            configure_log, configured, pch_header = configuring.result()
+            try:
+                configured, pch_header = configuring.result()
+            except ProcessTimeout as timeout:
+                log.extend(configure_log)
+                raise self._fail(unit, key, f"CMake did not finish configuring within {timeout.seconds:g} s "
+                                 "(JITNEST_COMPILE_TIMEOUT); its processes were killed", log, sites_of) from None
         log.extend(configure_log)
         if configured.returncode != 0:
             errors = first_compiler_errors(configured.stdout + configured.stderr)
@@ -194,7 +203,11 @@ class UnitBuilder:
         with_pch = " (precompiled NEST headers)" if pch_header else ""
         progress.stage(unit.label, f"compiling {len(sources)} files{with_pch}")
         build_dir = work / "build"
-        compiled = run_logged(build_command(self.toolchain, build_dir, compile_jobs), log, work)
+        try:
+            compiled = run_logged(build_command(self.toolchain, build_dir, compile_jobs), log, work)
+        except ProcessTimeout as timeout:
+            raise self._fail(unit, key, f"the C++ compiler did not finish within {timeout.seconds:g} s "
+                             "(JITNEST_COMPILE_TIMEOUT); its processes were killed", log, sites_of) from None
         if compiled.returncode != 0:
             errors = first_compiler_errors(compiled.stdout + compiled.stderr)
             raise self._fail(unit, key, f"the C++ compiler failed:\n{errors}", log, sites_of)

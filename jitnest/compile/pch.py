@@ -40,7 +40,7 @@ def ensure_pch(toolchain: Toolchain, store: ArtifactStore) -> Path | None:
         shutil.rmtree(build_dir, ignore_errors=True)
 
     try:
-        return store.get_or_create(pch_key(toolchain), create) / PCH_HEADER
+        return store.get_or_create(pch_key(toolchain), create, "the precompiled NEST header") / PCH_HEADER
     except UnsafeCacheError:
         raise  # someone else's header would be force-included into every compile: say so
     except Exception:  # noqa: BLE001 -- an optimisation only; the log is not worth failing a build

@@ -21,7 +21,6 @@ import contextlib
 import fcntl
 import functools
 import hashlib
-import importlib.util
 import itertools
 import json
 import os
@@ -33,23 +32,26 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..cache import keys
-from ..cache.fingerprints import tree_fingerprint
+from .. import processes
 from ..cache.integrity import check_tree, private_dir
 from ..cache.store import cache_root
 from ..config import settings
 from ..errors import ModelProblem
 from ..log import get_logger
+from .identity import WORKER_PACKAGE, nest_version, nestml_identity, nestml_version, worker_identity
 
-WORKER_PACKAGE = Path(__file__).resolve().parents[1] / "worker"
+__all__ = ["WorkerCrash", "WorkerResult", "WorkerTimeout", "generate", "nest_version", "nestml_identity",
+           "nestml_version", "parse", "prestart_server", "worker_identity"]
 WORKER_COMMAND = (sys.executable, "-m", "jitnest.worker")
 _log = get_logger(__name__)
 _SERVER_START_SECONDS = 120.0
 _SERVER_IDLE_SECONDS = 60.0  # then the server exits; the next request starts another one
 _MAX_SOCKET_PATH = 100  # Linux allows 107 bytes for a Unix socket's path
+_PING_SECONDS = 30.0  # a live server forks and answers a ping in milliseconds, even on a loaded machine
 
 
 @dataclass
@@ -77,58 +79,13 @@ class WorkerCrash(RuntimeError):
         self.log = log
 
 
-# What turns a NESTML model into C++: NESTML and ODE-toolbox, hashed file by file (an editable or
-# patched install keeps its version string), and the libraries they compute and render with, by
-# version (sympy's simplifications and ANTLR's parse end up in the code).
-GENERATOR_PACKAGES = ("pynestml", "odetoolbox")
-GENERATOR_LIBRARIES = ("sympy", "antlr4-python3-runtime", "jinja2")
+class WorkerTimeout(WorkerCrash):
+    """A request ran longer than ``JITNEST_NESTML_TIMEOUT``; its processes were killed."""
 
-
-def _package_roots(name: str) -> list[str]:
-    """Where Python imports package ``name`` from (found, not imported); [] if it is missing."""
-    try:
-        spec = importlib.util.find_spec(name)
-    except (ImportError, ValueError):
-        return []
-    return list(spec.submodule_search_locations or []) if spec is not None else []
-
-
-def _distribution_version(name: str) -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version(name)
-    except PackageNotFoundError:
-        return "unknown"
-
-
-@functools.lru_cache(maxsize=1)
-def nestml_identity() -> str:
-    """What produced NESTML's output here: the contents of NESTML's and ODE-toolbox's installed
-    files and the versions of the libraries they use. Part of every key of what NESTML produced,
-    and of the shared server's identity; computed once per process (the file hashes are kept
-    in the cache, see ``cache.fingerprints``)."""
-    roots = [root for name in GENERATOR_PACKAGES for root in (_package_roots(name) or [f"<no {name}>"])]
-    return keys.stable_hash({
-        "nestml": nestml_version(),
-        "files": tree_fingerprint(roots, cache_root()),
-        "libraries": {name: _distribution_version(name) for name in GENERATOR_LIBRARIES},
-    })
-
-
-def nest_version() -> str:
-    """NEST's version from its package metadata (the worker reads the same; no import of NEST)."""
-    version = _distribution_version("nest-simulator")
-    return version if version != "unknown" else _distribution_version("nest_simulator")
-
-
-@functools.lru_cache(maxsize=1)
-def worker_identity() -> str:
-    """SHA-256 over the worker package's source files: part of every key of what NESTML produced."""
-    digest = hashlib.sha256()
-    for path in sorted(WORKER_PACKAGE.glob("*.py")):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
-    return digest.hexdigest()
+    def __init__(self, seconds: float, log: str) -> None:
+        super().__init__(f"NESTML did not answer within {seconds:g} s (JITNEST_NESTML_TIMEOUT); its processes "
+                         "were killed", log)
+        self.seconds = seconds
 
 
 @functools.lru_cache(maxsize=4)
@@ -152,8 +109,11 @@ def _worker_environment() -> dict[str, str]:
 
 
 def _run_in_new_process(request: dict) -> WorkerResult:
-    completed = subprocess.run(list(WORKER_COMMAND), input=json.dumps(request),
-                               capture_output=True, text=True, env=_worker_environment(), check=False)
+    try:
+        completed = processes.run(WORKER_COMMAND, input=json.dumps(request), env=_worker_environment(),
+                                  timeout=settings().nestml_timeout)
+    except processes.ProcessTimeout as timeout:
+        raise WorkerTimeout(timeout.seconds, f"{timeout.stdout}\n{timeout.stderr}") from None
     try:
         answer = json.loads(completed.stdout.strip().splitlines()[-1])
     except (IndexError, ValueError):
@@ -197,23 +157,31 @@ class _SharedServer:
         return self._logs / f"request-{next(self._requests)}.log"
 
     def run(self, request: dict) -> WorkerResult:
+        """Send ``request`` and wait for the answer, at most ``JITNEST_NESTML_TIMEOUT``: then the
+        request's process (the server's child, which wrote its PID beside the log) and its
+        descendants are killed and WorkerTimeout is raised; the server itself goes on. A server
+        whose child has not taken the request after ``_PING_SECONDS`` (stopped, or killed but not
+        yet gone) is unavailable, and replaced by the caller."""
         log_path = self._log_path()
+        pid_path = Path(f"{log_path}.pid")
         envelope = json.dumps({"request": request, "log_file": str(log_path)}).encode()
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
-            try:
-                connection.connect(str(self.socket_path))
-                connection.sendall(envelope)
-                connection.shutdown(socket.SHUT_WR)
-            except OSError as error:  # e.g. refused: no server listens there any more
-                raise _ServerUnavailable(f"NESTML fork server unreachable: {error}") from None
-            chunks = []
-            try:
-                while chunk := connection.recv(1 << 16):
-                    chunks.append(chunk)
-            except ConnectionResetError:
-                chunks = []
-        log = log_path.read_text(errors="replace") if log_path.exists() else ""
-        log_path.unlink(missing_ok=True)
+        started = time.monotonic()
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
+                connection.settimeout(_PING_SECONDS)
+                try:
+                    connection.connect(str(self.socket_path))
+                    connection.sendall(envelope)
+                    connection.shutdown(socket.SHUT_WR)
+                except OSError as error:  # e.g. refused: no server listens there any more
+                    raise _ServerUnavailable(f"NESTML fork server unreachable: {error}") from None
+                chunks = self._receive(connection, started, pid_path)
+        finally:
+            log = log_path.read_text(errors="replace") if log_path.exists() else ""
+            log_path.unlink(missing_ok=True)
+            pid_path.unlink(missing_ok=True)
+        if chunks is None:
+            raise WorkerTimeout(settings().nestml_timeout or 0.0, log)
         try:
             answer = json.loads(b"".join(chunks))
         except ValueError:
@@ -221,6 +189,33 @@ class _SharedServer:
                 raise _ServerUnavailable("NESTML fork server closed the connection unanswered") from None
             raise WorkerCrash("NESTML worker exited without an answer", log) from None
         return WorkerResult(answer, log)
+
+    @staticmethod
+    def _receive(connection: socket.socket, started: float, pid_path: Path) -> list[bytes] | None:
+        """The answer's chunks ([] if the connection was dropped); None if the time limit is up,
+        after killing the request's processes."""
+        limit = settings().nestml_timeout
+        chunks: list[bytes] = []
+        while True:
+            elapsed = time.monotonic() - started
+            taken = pid_path.exists()  # the server's child has the request
+            if limit is not None and elapsed >= limit:
+                with contextlib.suppress(OSError, ValueError):
+                    processes.kill_tree(int(pid_path.read_text()))
+                return None
+            if not taken and elapsed >= _PING_SECONDS:
+                raise _ServerUnavailable(f"NESTML fork server took no request for {_PING_SECONDS:g} s")
+            waits = ([limit - elapsed] if limit is not None else []) + ([] if taken else [_PING_SECONDS - elapsed])
+            connection.settimeout(max(min(waits), 0.01) if waits else None)
+            try:
+                chunk = connection.recv(1 << 16)
+            except TimeoutError:
+                continue
+            except ConnectionResetError:
+                return []
+            if not chunk:
+                return chunks
+            chunks.append(chunk)
 
     def running(self) -> bool:
         """Whether the server that wrote the PID file is alive and its socket is there."""
@@ -237,26 +232,32 @@ class _SharedServer:
             return False
         return self.socket_path.exists()
 
-    def _accepts_connections(self) -> bool:
-        """Whether a server listens on the socket now (a killed one refuses at once, even while its
-        process is not yet reaped and so still looks alive)."""
+    def _answers(self) -> bool:
+        """Whether the server answers a ping now. Accepting a connection is not enough: a server
+        that was just killed (SIGKILL pending, or not yet reaped) still looks alive and its
+        socket may still take connections, which are then dropped unanswered."""
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+            probe.settimeout(_PING_SECONDS)
             try:
                 probe.connect(str(self.socket_path))
-            except OSError:
+                probe.sendall(json.dumps({"ping": True}).encode())
+                probe.shutdown(socket.SHUT_WR)
+                answer = b""
+                while chunk := probe.recv(1 << 10):
+                    answer += chunk
+                return json.loads(answer).get("pong") is True
+            except (OSError, ValueError, AttributeError):
                 return False
-            probe.shutdown(socket.SHUT_WR)  # an empty request: the server's child exits quietly
-            return True
 
     def start(self, after_failure: bool = False) -> None:
         """Make sure a server runs (start one unless another process has, or does so meanwhile).
 
         ``after_failure``: a request could not reach the server, so its process being alive is not
-        enough; it must accept connections too, or it is replaced.
+        enough; it must answer a ping too, or it is replaced.
         """
         with self._start_lock, open(f"{self.socket_path}.lock", "a") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, or if this process dies
-            if self.running() and (not after_failure or self._accepts_connections()):
+            if self.running() and (not after_failure or self._answers()):
                 return
             self.socket_path.unlink(missing_ok=True)
             self.pid_path.unlink(missing_ok=True)
@@ -355,12 +356,6 @@ def _run(request: dict) -> WorkerResult:
                     _server_failed = True  # a process of its own still answers, now and from now on
                     break
     return _run_in_new_process(request)
-
-
-def nestml_version() -> str:
-    """NESTML's version, read from package metadata (no import of NESTML); for manifests and
-    messages. Keys use ``nestml_identity``: the version alone misses an editable or patched NESTML."""
-    return _distribution_version("nestml")
 
 
 def parse(files: list[str]) -> WorkerResult:

@@ -15,9 +15,9 @@ from pathlib import Path
 
 from ..cache import keys
 from ..cache.integrity import check_private, private_dir
-from ..cache.store import cache_root
+from ..cache.store import ModuleCache, cache_root
 from ..call_site import CallSite
-from ..errors import ModelProblem, NestmlModelError
+from ..errors import BuildError, ModelProblem, NestmlModelError
 from ..files import sha256_file, write_atomically
 from ..generate import nestml_client
 from .model_path import ModelSource
@@ -120,7 +120,12 @@ def load(source: ModelSource, site: CallSite | None = None) -> ModelInfo:
         except (OSError, ValueError, KeyError):
             models = None
     if models is None:
-        result = nestml_client.parse([str(source.file)])
+        try:
+            result = nestml_client.parse([str(source.file)])
+        except nestml_client.WorkerCrash as crash:  # also a time-out: the model is not known to be wrong
+            log_path = ModuleCache().keep_failed_log(f"parse-{source_sha256}", crash.log)
+            raise BuildError(f"parsing {source.file} (model '{source.name}') failed: {crash}", str(log_path),
+                             [site] if site is not None else []) from None
         if not result.ok:
             problems = result.problems() or [ModelProblem(str(source.file), None, result.log.strip()[-2000:])]
             raise NestmlModelError(source.name, problems, site)

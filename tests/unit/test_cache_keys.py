@@ -133,7 +133,7 @@ def _unit():
 
 def test_a_changed_worker_file_changes_every_key(tmp_path, monkeypatch, fresh_identities) -> None:
     from jitnest.compile import builder
-    from jitnest.generate import nestml_client
+    from jitnest.generate import identity, nestml_client
     from jitnest.models import model_info
 
     def keys() -> tuple[str, ...]:
@@ -143,8 +143,8 @@ def test_a_changed_worker_file_changes_every_key(tmp_path, monkeypatch, fresh_id
                 model_info._cache_file("2" * 64).name, nestml_client._server_socket_path().name)
 
     worker = tmp_path / "worker"
-    shutil.copytree(nestml_client.WORKER_PACKAGE, worker, ignore=shutil.ignore_patterns("__pycache__"))
-    monkeypatch.setattr(nestml_client, "WORKER_PACKAGE", worker)
+    shutil.copytree(identity.WORKER_PACKAGE, worker, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(identity, "WORKER_PACKAGE", worker)
     before = keys()
     with (worker / "pipeline.py").open("a") as handle:
         handle.write("# changed\n")
