@@ -36,6 +36,8 @@ VARIABLES: dict[str, str] = {
     "JITNEST_PREBUILD": "0: in IPython/Jupyter, do not start builds in the background after each cell",
     "JITNEST_NESTML_SERVER": "0: start one NESTML process per request instead of forking from a server",
     "JITNEST_NESTML_SPLIT": "0: generate a pair's synapses in the same process as its neuron, not beside it",
+    "JITNEST_OPTIMISE": "0: jitnest's plain path: NESTML's own pipeline unchanged and NEST's own registration of "
+                        "every synapse twin (taken anyway with NESTML or NEST versions jitnest was not tested with)",
     "JITNEST_COMPILE_TIMEOUT": "seconds a CMake or compiler run may take before its processes are killed and the "
                                "build fails (default 1800; 0: no limit)",
     "JITNEST_NESTML_TIMEOUT": "seconds a NESTML request (parse or generation) may take before its processes are "
@@ -67,6 +69,7 @@ class Settings:
     nestml_server: bool
     nestml_split: bool
     template_cache: str | None
+    optimise: bool
     compile_timeout: float | None  # None: no limit
     nestml_timeout: float | None
 
@@ -154,6 +157,7 @@ def _read(environ: dict[str, str]) -> Settings:
         nestml_server=_flag(environ, "JITNEST_NESTML_SERVER", True),
         nestml_split=_flag(environ, "JITNEST_NESTML_SPLIT", True),
         template_cache=environ.get("JITNEST_TEMPLATE_CACHE") or None,
+        optimise=_flag(environ, "JITNEST_OPTIMISE", True),
         compile_timeout=_seconds(environ, "JITNEST_COMPILE_TIMEOUT", 1800.0),
         nestml_timeout=_seconds(environ, "JITNEST_NESTML_TIMEOUT", 1200.0),
     )

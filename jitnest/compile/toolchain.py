@@ -22,7 +22,10 @@ from ..cache.integrity import check_private
 from ..cache.store import cache_root
 from ..config import settings
 from ..files import sha256_file, write_atomically
+from ..log import get_logger
 from ..pynest import REAL
+
+_log = get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -173,6 +176,30 @@ def _registers_single_synapse_variants(include_dir: str) -> bool:
     return True
 
 
+# NEST versions whose headers jitnest's registration file was tested against (see module.cpp.jinja)
+TESTED_NEST = ("3.10.",)
+_warned_nest: set[str] = set()
+
+
+def single_variant_registration(include_dir: str, nest_version: str) -> bool:
+    """Whether modules may register a synapse without its _hpc/_lbl twins, through the private
+    member of NEST's ModelManager that module.cpp.jinja reaches: only with a NEST version jitnest
+    was tested with (``TESTED_NEST``) whose headers declare that member as expected, and unless
+    ``JITNEST_OPTIMISE=0``. Otherwise every synapse registers through NEST's own
+    ``register_connection_model`` (all twins: slower compile, same models); an untested version is
+    said once per process (a warning)."""
+    if not settings().optimise:
+        return False
+    if not nest_version.startswith(TESTED_NEST):
+        if nest_version not in _warned_nest:
+            _warned_nest.add(nest_version)
+            _log.warning("NEST %s is not a version jitnest was tested with (%s): modules register every synapse "
+                         "with all its twins through NEST's own register_connection_model (slower compile, same "
+                         "models)", nest_version, ", ".join(f"{v}x" for v in TESTED_NEST))
+        return False
+    return _registers_single_synapse_variants(include_dir)
+
+
 def _sha256_of(path: str) -> str:
     try:
         return sha256_file(path)
@@ -219,6 +246,6 @@ def detect() -> Toolchain:
         gsl_include=_gsl_include(),
         cmake_project_dir=_cmake_project_dir(),
         extra_flags=settings().cxxflags,
-        registers_single_synapse_variants=_registers_single_synapse_variants(include_dir),
+        registers_single_synapse_variants=single_variant_registration(include_dir, str(REAL.__version__)),
         nest_headers_sha256=nest_headers_fingerprint(include_dir),
     )

@@ -7,6 +7,7 @@ must not answer for another NESTML than the one a process would import. So:
 * ``nestml_identity``: the contents of NESTML's and ODE-toolbox's files where Python imports them
   from (an editable or patched install keeps its version string), and the versions of the
   libraries they compute and render with (sympy's simplifications end up in the code);
+* ``nestml_optimised``: whether the worker may take its optimised path with this NESTML;
 * ``worker_identity``: jitnest's worker package, which drives NESTML;
 * ``nestml_version`` / ``nest_version``: from package metadata, for manifests and the server.
 
@@ -25,8 +26,14 @@ from pathlib import Path
 from ..cache import keys
 from ..cache.fingerprints import tree_fingerprint
 from ..cache.store import cache_root
+from ..config import settings
+from ..log import get_logger
 
 WORKER_PACKAGE = Path(__file__).resolve().parents[1] / "worker"
+# NESTML versions whose internals jitnest's worker was tested against (see nestml_optimised)
+TESTED_NESTML = ("9.0.0",)
+_warned: set[str] = set()
+_log = get_logger(__name__)
 # hashed file by file / by version (see the module's docstring)
 GENERATOR_PACKAGES = ("pynestml", "odetoolbox")
 GENERATOR_LIBRARIES = ("sympy", "antlr4-python3-runtime", "jinja2")
@@ -51,17 +58,41 @@ def _distribution_version(name: str) -> str:
 
 
 @functools.lru_cache(maxsize=1)
-def nestml_identity() -> str:
-    """What produced NESTML's output here: the contents of NESTML's and ODE-toolbox's installed
-    files and the versions of the libraries they use. Part of every key of what NESTML produced,
-    and of the shared server's identity; computed once per process (the file hashes are kept
-    in the cache, see ``cache.fingerprints``)."""
+def _installed_nestml() -> str:
     roots = [root for name in GENERATOR_PACKAGES for root in (_package_roots(name) or [f"<no {name}>"])]
     return keys.stable_hash({
         "nestml": nestml_version(),
         "files": tree_fingerprint(roots, cache_root()),
         "libraries": {name: _distribution_version(name) for name in GENERATOR_LIBRARIES},
     })
+
+
+def nestml_identity() -> str:
+    """What produced NESTML's output here: the contents of NESTML's and ODE-toolbox's installed
+    files, the versions of the libraries they use, and whether the worker takes its optimised
+    path (``nestml_optimised``). Part of every key of what NESTML produced, and of the shared
+    server's identity; the files are hashed once per process (and remembered in the cache, see
+    ``cache.fingerprints``)."""
+    return keys.stable_hash([_installed_nestml(), nestml_optimised()])
+
+
+
+def nestml_optimised() -> bool:
+    """Whether the NESTML worker may take its optimised path, which reaches into NESTML's internals
+    (its lexer, the order of its generation pipeline; see ``jitnest.worker``): only with a NESTML
+    version jitnest was tested with (``TESTED_NESTML``), and unless ``JITNEST_OPTIMISE=0``.
+    Otherwise the worker runs NESTML's plain path (correct, a little slower); an untested version
+    is said once per process (a warning)."""
+    if not settings().optimise:
+        return False
+    version = nestml_version()
+    if version in TESTED_NESTML:
+        return True
+    if version not in _warned:
+        _warned.add(version)
+        _log.warning("NESTML %s is not a version jitnest was tested with (%s): jitnest leaves NESTML's lexer and "
+                     "pipeline unchanged (slower generation, same models)", version, ", ".join(TESTED_NESTML))
+    return False
 
 
 def nest_version() -> str:
@@ -79,6 +110,7 @@ def worker_identity() -> str:
     return digest.hexdigest()
 
 
+@functools.lru_cache(maxsize=1)
 def nestml_version() -> str:
     """NESTML's version, read from package metadata (no import of NESTML); for manifests and
     messages. Keys use ``nestml_identity``: the version alone misses an editable or patched NESTML."""

@@ -42,10 +42,10 @@ from ..cache.store import cache_root
 from ..config import settings
 from ..errors import ModelProblem
 from ..log import get_logger
-from .identity import WORKER_PACKAGE, nest_version, nestml_identity, nestml_version, worker_identity
+from .identity import WORKER_PACKAGE, nest_version, nestml_identity, nestml_optimised, nestml_version, worker_identity
 
 __all__ = ["WorkerCrash", "WorkerResult", "WorkerTimeout", "generate", "nest_version", "nestml_identity",
-           "nestml_version", "parse", "prestart_server", "worker_identity"]
+           "nestml_optimised", "nestml_version", "parse", "prestart_server", "worker_identity"]
 WORKER_COMMAND = (sys.executable, "-m", "jitnest.worker")
 _log = get_logger(__name__)
 _SERVER_START_SECONDS = 120.0
@@ -360,7 +360,7 @@ def _run(request: dict) -> WorkerResult:
 
 def parse(files: list[str]) -> WorkerResult:
     """Parse and validate NESTML model files; the answer describes each model (see worker)."""
-    return _run({"op": "parse", "files": files})
+    return _run({"op": "parse", "files": files, "optimise": nestml_optimised()})
 
 
 def generate(files: list[str], target_dir: Path, module_name: str, pairs: list[dict],
@@ -378,4 +378,5 @@ def generate(files: list[str], target_dir: Path, module_name: str, pairs: list[d
         "delay_variable": delay_variables,
         "nest_version": nest_version,
         "paired_only": paired_only,
+        "optimise": nestml_optimised(),
     })

@@ -8,7 +8,6 @@ source, so a warm run never starts NESTML.
 
 from __future__ import annotations
 
-import functools
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -85,7 +84,6 @@ class ModelInfo:
         )
 
 
-@functools.lru_cache(maxsize=1)
 def _worker_identity() -> str:
     return keys.stable_hash([nestml_client.nestml_identity(), nestml_client.worker_identity()])
 

@@ -113,10 +113,9 @@ def test_a_changed_nest_header_changes_the_module_keys(tmp_path) -> None:
 def fresh_identities(monkeypatch):
     """In-process key computation with the per-process memos cleared before and after."""
     from jitnest.compile import toolchain
-    from jitnest.generate import nestml_client
-    from jitnest.models import model_info
+    from jitnest.generate import identity
 
-    memos = [nestml_client.worker_identity, nestml_client.nestml_identity, model_info._worker_identity]
+    memos = [identity.worker_identity, identity._installed_nestml]
     for memo in memos:
         memo.cache_clear()
     yield toolchain.detect()
@@ -137,8 +136,7 @@ def test_a_changed_worker_file_changes_every_key(tmp_path, monkeypatch, fresh_id
     from jitnest.models import model_info
 
     def keys() -> tuple[str, ...]:
-        for memo in (nestml_client.worker_identity, model_info._worker_identity):
-            memo.cache_clear()
+        nestml_client.worker_identity.cache_clear()
         return (builder.unit_key(_unit(), fresh_identities), builder.codegen_key(_unit(), fresh_identities),
                 model_info._cache_file("2" * 64).name, nestml_client._server_socket_path().name)
 
@@ -222,16 +220,16 @@ def test_key_computation_is_fast_on_a_warm_run(cache_dir) -> None:
     completed = run_python(r"""
 import json, time
 from jitnest.cache import fingerprints
-from jitnest.generate import nestml_client
+from jitnest.generate import identity
 started = time.perf_counter()
-nestml_client.nestml_identity()
+identity.nestml_identity()
 first = time.perf_counter() - started
-nestml_client.nestml_identity.cache_clear()
+identity._installed_nestml.cache_clear()
 calls = []
 original = fingerprints._content_hash
 fingerprints._content_hash = lambda *args: calls.append(1) or original(*args)
 started = time.perf_counter()
-nestml_client.nestml_identity()
+identity.nestml_identity()
 print(json.dumps({"first": first, "again": time.perf_counter() - started, "hashed": len(calls)}))
 """)
     timing = last_json(completed)

@@ -23,6 +23,7 @@ def test_defaults(environ) -> None:
     settings = config.settings()
     assert settings.log_level == "INFO" and not settings.quiet
     assert settings.use_pch and settings.prebuild and settings.nestml_server and settings.nestml_split
+    assert settings.optimise
     assert settings.build_jobs >= 1 and settings.cxxflags == () and settings.model_path == ()
     assert settings.compile_timeout == 1800.0 and settings.nestml_timeout == 1200.0
 
