@@ -17,6 +17,7 @@ while keeping a fresh NESTML state per request. If the server cannot be started,
 from __future__ import annotations
 
 import atexit
+import collections
 import contextlib
 import fcntl
 import functools
@@ -45,7 +46,7 @@ from ..log import get_logger
 from .identity import WORKER_PACKAGE, nest_version, nestml_identity, nestml_optimised, nestml_version, worker_identity
 
 __all__ = ["WorkerCrash", "WorkerResult", "WorkerTimeout", "generate", "nest_version", "nestml_identity",
-           "nestml_optimised", "nestml_version", "parse", "prestart_server", "worker_identity"]
+           "nestml_optimised", "nestml_version", "parse", "prestart_server", "requests_made", "worker_identity"]
 WORKER_COMMAND = (sys.executable, "-m", "jitnest.worker")
 _log = get_logger(__name__)
 _SERVER_START_SECONDS = 120.0
@@ -340,8 +341,18 @@ def _start_quietly(server: _SharedServer) -> None:
         server.start()
 
 
+_requests_made: collections.Counter[str] = collections.Counter()
+
+
+def requests_made() -> dict[str, int]:
+    """How many NESTML requests this process has made, by op (``parse``, ``generate``): what a warm
+    run must not make, whether a server answers them or a process of their own."""
+    return dict(_requests_made)
+
+
 def _run(request: dict) -> WorkerResult:
     global _server_failed
+    _requests_made[request["op"]] += 1
     server = _shared_server()
     if server is not None:
         for _ in range(2):  # e.g. the server idled out or was killed just now: start another once

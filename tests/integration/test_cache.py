@@ -76,15 +76,20 @@ def warm_cache(tmp_path_factory) -> Path:
     result = last_json(completed)
     assert result["events"] > 0
     assert [b["built_here"] for b in result["build"].values()] == [True]
+    assert result["nestml_requests"] == {"parse": 1, "generate": 1}, "the count sees what a cold run asks NESTML"
     return cache
 
 
 def test_second_process_neither_generates_nor_compiles(warm_cache, tmp_path):
+    """A warm run asks NESTML nothing (counted in the client: a request answered by a NESTML server
+    that is still running starts no process, so launched processes alone cannot prove it) and
+    starts no compiler."""
     launched = tmp_path / "launched.jsonl"
     completed = run_python(TINY, str(launched), env={"JITNEST_CACHE_DIR": str(warm_cache)})
     result = last_json(completed)
     assert result["events"] > 0
     assert [b["built_here"] for b in result["build"].values()] == [False]
+    assert result["nestml_requests"] == {}, "no parse or generate request, not even to a running server"
     commands = [json.loads(line) for line in launched.read_text().splitlines()] if launched.exists() else []
     assert not [c for c in commands if any("jitnest.worker" in part for part in c)], commands
     assert not [c for c in commands if "--build" in c or "-S" in c], commands
