@@ -23,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from ..files import write_atomically
@@ -35,25 +35,28 @@ _MAX_REMEMBERED = 64  # fingerprints kept in the store (a few per installation; 
 
 def _files(root: str) -> list[tuple[str, os.stat_result]]:
     """(path relative to ``root``, stat) of every file under ``root``, sorted; symlinks followed
-    to files (what the compiler or Python would read), not into directories."""
+    to files (what the compiler or Python would read), not into directories. (Runs on every warm
+    run: relative paths are built as the walk goes, not with os.path.relpath.)"""
     found: list[tuple[str, os.stat_result]] = []
-    pending = [root]
+    pending = [("", root)]
     while pending:
-        directory = pending.pop()
+        prefix, directory = pending.pop()
         try:
-            entries = list(os.scandir(directory))
+            with os.scandir(directory) as entries:
+                for entry in entries:
+                    name = entry.name
+                    if entry.is_dir(follow_symlinks=False):
+                        if name != "__pycache__":
+                            pending.append((f"{prefix}{name}/", entry.path))
+                    elif not name.endswith(".pyc"):
+                        try:
+                            found.append((prefix + name, entry.stat()))
+                        except OSError:  # a dangling symlink: nothing to read
+                            continue
         except OSError:
             continue
-        for entry in entries:
-            if entry.is_dir(follow_symlinks=False):
-                if entry.name != "__pycache__":
-                    pending.append(entry.path)
-            elif not entry.name.endswith(".pyc"):
-                try:
-                    found.append((os.path.relpath(entry.path, root), entry.stat()))
-                except OSError:  # a dangling symlink: nothing to read
-                    continue
-    return sorted(found, key=lambda item: item[0])
+    found.sort(key=lambda item: item[0])
+    return found
 
 
 def _content_hash(roots: Sequence[str], listing: list[list[tuple[str, os.stat_result]]]) -> str:
@@ -70,13 +73,12 @@ def _content_hash(roots: Sequence[str], listing: list[list[tuple[str, os.stat_re
 
 
 def _stat_digest(roots: Sequence[str], listing: list[list[tuple[str, os.stat_result]]]) -> str:
-    digest = hashlib.sha256()
+    lines = []
     for root, files in zip(roots, listing):
-        digest.update(os.path.abspath(root).encode() + b"\0")
-        for relative, info in files:
-            digest.update(f"{relative}\0{info.st_size}\0{info.st_mtime_ns}\0{info.st_ctime_ns}\0{info.st_ino}\n"
-                          .encode())
-    return digest.hexdigest()
+        lines.append(os.path.abspath(root))
+        lines += [f"{relative}\0{info.st_size}\0{info.st_mtime_ns}\0{info.st_ctime_ns}\0{info.st_ino}"
+                  for relative, info in files]
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
 
 
 def tree_fingerprint(roots: Sequence[str | os.PathLike], store_dir: Path | None = None) -> str:
@@ -88,7 +90,26 @@ def tree_fingerprint(roots: Sequence[str | os.PathLike], store_dir: Path | None 
     """
     roots = [str(root) for root in roots]
     listing = [_files(root) for root in roots]
-    stats = _stat_digest(roots, listing)
+    return _remembered(store_dir, _stat_digest(roots, listing), lambda: _content_hash(roots, listing))
+
+
+def remembered_by_stats(files: Sequence[str | os.PathLike], compute: Callable[[], str],
+                        store_dir: Path | None = None) -> str:
+    """``compute()``, remembered in ``store_dir`` under the stats of ``files`` (missing ones count
+    as missing): for what is slow to find out and changes only when those files do, e.g. the
+    versions of packages, which pip cannot change without rewriting their ``__init__.py``."""
+    lines = ["watched"]
+    for file in map(str, files):
+        try:
+            info = os.stat(file)
+            lines.append(f"{os.path.abspath(file)}\0{info.st_size}\0{info.st_mtime_ns}\0{info.st_ctime_ns}"
+                         f"\0{info.st_ino}")
+        except OSError:
+            lines.append(f"{file}\0missing")
+    return _remembered(store_dir, hashlib.sha256("\n".join(lines).encode()).hexdigest(), compute)
+
+
+def _remembered(store_dir: Path | None, stats: str, compute: Callable[[], str]) -> str:
     store = store_dir / STORE if store_dir is not None else None
     known: dict[str, str] = {}
     if store is not None:
@@ -99,14 +120,14 @@ def tree_fingerprint(roots: Sequence[str | os.PathLike], store_dir: Path | None 
             known = loaded if isinstance(loaded, dict) else {}
         except (OSError, ValueError):
             known = {}
-    fingerprint = known.get(stats)
-    if not isinstance(fingerprint, str):
-        fingerprint = _content_hash(roots, listing)
+    value = known.get(stats)
+    if not isinstance(value, str):
+        value = compute()
         if store is not None:
             known = {k: v for k, v in list(known.items())[-(_MAX_REMEMBERED - 1):] if isinstance(v, str)}
-            known[stats] = fingerprint
+            known[stats] = value
             try:
                 write_atomically(store, json.dumps(known))
             except OSError:  # a read-only cache still gives the right answer, only slower
                 pass
-    return fingerprint
+    return value

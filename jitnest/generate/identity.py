@@ -21,10 +21,12 @@ from __future__ import annotations
 import functools
 import hashlib
 import importlib.util
+import json
+import os
 from pathlib import Path
 
 from ..cache import keys
-from ..cache.fingerprints import tree_fingerprint
+from ..cache.fingerprints import remembered_by_stats, tree_fingerprint
 from ..cache.store import cache_root
 from ..config import settings
 from ..log import get_logger
@@ -36,7 +38,7 @@ _warned: set[str] = set()
 _log = get_logger(__name__)
 # hashed file by file / by version (see the module's docstring)
 GENERATOR_PACKAGES = ("pynestml", "odetoolbox")
-GENERATOR_LIBRARIES = ("sympy", "antlr4-python3-runtime", "jinja2")
+GENERATOR_LIBRARIES = {"sympy": "sympy", "antlr4-python3-runtime": "antlr4", "jinja2": "jinja2"}  # -> package
 
 
 def _package_roots(name: str) -> list[str]:
@@ -60,11 +62,14 @@ def _distribution_version(name: str) -> str:
 @functools.lru_cache(maxsize=1)
 def _installed_nestml() -> str:
     roots = [root for name in GENERATOR_PACKAGES for root in (_package_roots(name) or [f"<no {name}>"])]
-    return keys.stable_hash({
-        "nestml": nestml_version(),
-        "files": tree_fingerprint(roots, cache_root()),
-        "libraries": {name: _distribution_version(name) for name in GENERATOR_LIBRARIES},
-    })
+    # looking versions up in package metadata costs ~2 ms each: remembered by the stats of the
+    # packages' __init__.py files, which pip rewrites when it installs another version
+    inits = [os.path.join(root, "__init__.py") for package in GENERATOR_LIBRARIES.values()
+             for root in _package_roots(package)] + [os.path.join(root, "__init__.py") for root in roots]
+    versions = remembered_by_stats(inits, lambda: json.dumps(
+        {name: _distribution_version(name) for name in ("nestml", *GENERATOR_LIBRARIES)}, sort_keys=True),
+        cache_root())
+    return keys.stable_hash({"versions": json.loads(versions), "files": tree_fingerprint(roots, cache_root())})
 
 
 def nestml_identity() -> str:

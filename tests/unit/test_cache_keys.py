@@ -235,3 +235,29 @@ print(json.dumps({"first": first, "again": time.perf_counter() - started, "hashe
     timing = last_json(completed)
     print(timing, file=sys.stderr)
     assert timing["hashed"] == 0, "the second process must find the files' hashes in the cache"
+
+
+def test_library_versions_are_looked_up_again_when_their_package_changes(tmp_path, monkeypatch) -> None:
+    """sympy's, ANTLR's and Jinja2's versions are part of NESTML's identity; looking them up costs a
+    warm run ~2 ms each, so they are remembered by the stats of the packages' __init__.py, which pip
+    rewrites when it installs another version."""
+    init = tmp_path / "package" / "__init__.py"
+    init.parent.mkdir()
+    init.write_text("")
+    store = tmp_path / "store"
+    store.mkdir()
+    looked_up = []
+
+    def versions() -> str:
+        looked_up.append(1)
+        return f"version {len(looked_up)}"
+
+    assert fingerprints.remembered_by_stats([init], versions, store) == "version 1"
+    assert fingerprints.remembered_by_stats([init], versions, store) == "version 1" and len(looked_up) == 1
+    init.write_text("")  # reinstalled: same content, another file
+    assert fingerprints.remembered_by_stats([init], versions, store) == "version 2"
+
+    from jitnest.generate import identity
+
+    roots = {package: identity._package_roots(package) for package in identity.GENERATOR_LIBRARIES.values()}
+    assert all(roots.values()), roots  # every library is found, so its __init__.py is watched
