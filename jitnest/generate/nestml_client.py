@@ -342,17 +342,20 @@ def _start_quietly(server: _SharedServer) -> None:
 
 
 _requests_made: collections.Counter[str] = collections.Counter()
+_requests_lock = threading.Lock()  # units generate in parallel threads
 
 
 def requests_made() -> dict[str, int]:
     """How many NESTML requests this process has made, by op (``parse``, ``generate``): what a warm
     run must not make, whether a server answers them or a process of their own."""
-    return dict(_requests_made)
+    with _requests_lock:
+        return dict(_requests_made)
 
 
 def _run(request: dict) -> WorkerResult:
     global _server_failed
-    _requests_made[request["op"]] += 1
+    with _requests_lock:
+        _requests_made[request["op"]] += 1
     server = _shared_server()
     if server is not None:
         for _ in range(2):  # e.g. the server idled out or was killed just now: start another once

@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -206,3 +208,12 @@ def test_checks_follow_the_path_from_the_root(tmp_path) -> None:
     with pytest.raises(UnsafeCacheError) as error:
         integrity.check_path(root, deep, "something")
     _refused(error, root / "a", "chmod go-w")
+
+
+def test_the_cache_command_says_what_to_do_without_a_traceback(cache) -> None:
+    (cache / "modules").mkdir(mode=0o700)
+    (cache / "modules").chmod(0o777)
+    completed = subprocess.run([sys.executable, "-m", "jitnest", "cache", "clear", "--yes", "--cache-dir", str(cache)],
+                               capture_output=True, text=True, timeout=300, check=False)
+    assert completed.returncode == 1
+    assert f"chmod go-w {cache / 'modules'}" in completed.stderr and "Traceback" not in completed.stderr
