@@ -11,7 +11,13 @@ user's processes with the same settings, started by the first request that finds
 earlier through ``prestart_server``, and gone after a minute without requests): it has imported
 NESTML once and answers each request in a forked child, which saves the ~1 s import per request
 while keeping a fresh NESTML state per request. If the server cannot be started, or
-``JITNEST_NESTML_SERVER=0``, each request starts a worker process of its own.
+``JITNEST_NESTML_SERVER=0``, each request starts a worker process of its own. A server's identity
+includes what produced its code (``identity``: NESTML's files, NEST's version), so a server that
+still runs the NESTML of before an upgrade is never asked.
+
+Every request is bounded by ``JITNEST_NESTML_TIMEOUT``: then its processes are killed and
+``WorkerTimeout`` is raised. Requests carry ``optimise`` (``identity.nestml_optimised``): false
+asks the worker for NESTML's plain path.
 """
 
 from __future__ import annotations
