@@ -23,6 +23,7 @@ import hashlib
 import importlib.util
 import json
 import os
+import site
 from pathlib import Path
 
 from ..cache import keys
@@ -60,16 +61,23 @@ def _distribution_version(name: str) -> str:
 
 
 @functools.lru_cache(maxsize=1)
+def _versions() -> dict[str, str]:
+    """The versions of nestml and of ``GENERATOR_LIBRARIES`` from package metadata. Importing
+    importlib.metadata and looking them up would cost a warm run 10-30 ms, so they are remembered
+    in the cache by the stats of the packages' ``__init__.py`` files and of the site-packages
+    folders (pip adds and removes a ``*.dist-info`` folder there whenever it installs anything)."""
+    watched = [os.path.join(root, "__init__.py") for package in ("pynestml", *GENERATOR_LIBRARIES.values())
+               for root in _package_roots(package)]
+    watched += [*site.getsitepackages(), site.getusersitepackages()]
+    return json.loads(remembered_by_stats(watched, lambda: json.dumps(
+        {name: _distribution_version(name) for name in ("nestml", *GENERATOR_LIBRARIES)}, sort_keys=True),
+        cache_root()))
+
+
+@functools.lru_cache(maxsize=1)
 def _installed_nestml() -> str:
     roots = [root for name in GENERATOR_PACKAGES for root in (_package_roots(name) or [f"<no {name}>"])]
-    # looking versions up in package metadata costs ~2 ms each: remembered by the stats of the
-    # packages' __init__.py files, which pip rewrites when it installs another version
-    inits = [os.path.join(root, "__init__.py") for package in GENERATOR_LIBRARIES.values()
-             for root in _package_roots(package)] + [os.path.join(root, "__init__.py") for root in roots]
-    versions = remembered_by_stats(inits, lambda: json.dumps(
-        {name: _distribution_version(name) for name in ("nestml", *GENERATOR_LIBRARIES)}, sort_keys=True),
-        cache_root())
-    return keys.stable_hash({"versions": json.loads(versions), "files": tree_fingerprint(roots, cache_root())})
+    return keys.stable_hash({"versions": _versions(), "files": tree_fingerprint(roots, cache_root())})
 
 
 def nestml_identity() -> str:
@@ -115,8 +123,8 @@ def worker_identity() -> str:
     return digest.hexdigest()
 
 
-@functools.lru_cache(maxsize=1)
 def nestml_version() -> str:
-    """NESTML's version, read from package metadata (no import of NESTML); for manifests and
-    messages. Keys use ``nestml_identity``: the version alone misses an editable or patched NESTML."""
-    return _distribution_version("nestml")
+    """NESTML's version, from package metadata (no import of NESTML; remembered, see ``_versions``);
+    for the tested-version check, manifests and messages. Keys use ``nestml_identity``: the version
+    alone misses an editable or patched NESTML."""
+    return _versions()["nestml"]
