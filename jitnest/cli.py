@@ -31,6 +31,7 @@ from pathlib import Path
 from .cache import maintenance
 from .cache.store import ARTIFACT_KINDS, MANIFEST
 from .config import settings
+from .errors import CacheIntegrityError
 from .files import sha256_file
 
 _UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
@@ -299,6 +300,6 @@ def cache_command(argv: list[str]) -> int:
     handler = {"list": _cmd_list, "info": _cmd_info, "clear": _cmd_clear, "prune": _cmd_prune}[args.command]
     try:
         return handler(root, args)
-    except _Usage as problem:
+    except (_Usage, CacheIntegrityError) as problem:  # e.g. another user's cache: the message says what to do
         print(f"jitnest cache {args.command}: {problem}", file=sys.stderr)
         return 1

@@ -37,6 +37,12 @@ VARIABLES: dict[str, str] = {
     "JITNEST_NESTML_SERVER": "0: start one NESTML process per request instead of forking from a server",
     "JITNEST_NESTML_SPLIT": "0: generate a pair's synapses in the same process as its neuron, not beside it",
     "JITNEST_VERIFY": "0: after a build, do not compare the values answered before it with what NEST reports",
+    "JITNEST_OPTIMISE": "0: jitnest's plain path: NESTML's own pipeline unchanged and NEST's own registration of "
+                        "every synapse twin (taken anyway with NESTML or NEST versions jitnest was not tested with)",
+    "JITNEST_COMPILE_TIMEOUT": "seconds a CMake or compiler run may take before its processes are killed and the "
+                               "build fails (default 1800; 0: no limit)",
+    "JITNEST_NESTML_TIMEOUT": "seconds a NESTML request (parse or generation) may take before its processes are "
+                              "killed and the build fails (default 1200; 0: no limit)",
     "JITNEST_TEMPLATE_CACHE": "(set by jitnest for its NESTML worker) where NESTML's compiled templates are kept",
     "JITNEST_TEST_CACHE": "(test suite) keep the test session's module cache in this folder",
 }
@@ -65,6 +71,9 @@ class Settings:
     nestml_split: bool
     template_cache: str | None
     verify: bool
+    optimise: bool
+    compile_timeout: float | None  # None: no limit
+    nestml_timeout: float | None
 
     @property
     def quiet(self) -> bool:
@@ -102,6 +111,20 @@ def _count(environ: dict[str, str], name: str) -> int:
     return value
 
 
+def _seconds(environ: dict[str, str], name: str, default: float) -> float | None:
+    """A time limit in seconds; 0 means none (None)."""
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{name}={raw!r}: expected a number of seconds (0: no limit)") from None
+    if not value >= 0 or value == float("inf"):
+        raise ValueError(f"{name}={raw!r}: expected a number of seconds >= 0 (0: no limit)")
+    return value or None
+
+
 def _log_level(environ: dict[str, str]) -> str:
     raw = environ.get("JITNEST_LOG_LEVEL", "").strip().upper()
     if raw:
@@ -137,6 +160,9 @@ def _read(environ: dict[str, str]) -> Settings:
         nestml_split=_flag(environ, "JITNEST_NESTML_SPLIT", True),
         template_cache=environ.get("JITNEST_TEMPLATE_CACHE") or None,
         verify=_flag(environ, "JITNEST_VERIFY", True),
+        optimise=_flag(environ, "JITNEST_OPTIMISE", True),
+        compile_timeout=_seconds(environ, "JITNEST_COMPILE_TIMEOUT", 1800.0),
+        nestml_timeout=_seconds(environ, "JITNEST_NESTML_TIMEOUT", 1200.0),
     )
 
 

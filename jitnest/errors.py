@@ -82,6 +82,11 @@ class CacheIntegrityError(JitnestError):
     """A cache entry is corrupt, truncated, or not safe to load (permissions, owner)."""
 
 
+class UnsafeCacheError(CacheIntegrityError):
+    """A path in jitnest's cache belongs to another user or others may write to it: jitnest
+    refuses to use it (never rebuilds over it silently); the message names the path and the fix."""
+
+
 # name -> (NEST's error class it also is, docstring)
 NEST_FLAVOURED: dict[str, tuple[str, str]] = {
     "UnknownModelError": ("UnknownModelName",

@@ -20,7 +20,9 @@ def stable_hash(payload: object) -> str:
 
 def codegen_key(unit: dict, nestml: str, worker: str, nest_version: str) -> str:
     """NESTML's output for a unit (described without its twins): independent of compiler and
-    flags, so that a change of those recompiles without generating again."""
+    flags, so that a change of those recompiles without generating again. ``nestml`` identifies
+    what generated the code (NESTML's installed files, not only its version), ``worker`` the
+    worker that drove it."""
     return stable_hash({"unit": unit, "nestml": nestml, "worker": worker, "nest_version": nest_version})
 
 
@@ -30,12 +32,14 @@ def pch_key(toolchain: dict, project_files: list[str]) -> str:
 
 
 def module_key(unit: dict, nestml: str, toolchain: dict, generator: str) -> str:
-    """A compiled module: its unit, NESTML, the toolchain and jitnest's generator inputs."""
+    """A compiled module: its unit, NESTML (as for ``codegen_key``), the toolchain and jitnest's
+    generator inputs."""
     return stable_hash({"unit": unit, "nestml": nestml, "toolchain": toolchain, "generator": generator})
 
 
 def parse_key(source_sha256: str, worker: str) -> str:
-    """NESTML's description of a model file's content, as the worker of ``worker`` gives it."""
+    """NESTML's description of a model file's content, as the worker and NESTML identified by
+    ``worker`` give it."""
     return stable_hash([source_sha256, worker])
 
 

@@ -5,7 +5,8 @@ Layout under the cache root (``JITNEST_CACHE_DIR``, else the user cache dir), cr
     modules/<key>/            a published entry: <module>.so, manifest.json, generated/, build.log
     models/<sha>.json         parsed model descriptions (see model_info)
     sources/<sha>.nestml      inline NESTML sources registered from notebooks
-    locks/<key>.lock          per-key file locks (released by the OS if a builder dies)
+    locks/<key>.lock          per-key file locks (released by the OS if a builder dies), and while
+                              held <key>.lock.holder: who builds it, since when (see locks)
     tmp/<key>.<pid>.<rand>/   builds in progress; renamed into modules/ when complete
     logs/                     logs of failed builds, kept for the user
     generated/, pch/          intermediates: NESTML's output, precompiled NEST headers (ArtifactStore)
@@ -15,9 +16,11 @@ Layout under the cache root (``JITNEST_CACHE_DIR``, else the user cache dir), cr
 Contract: an entry under ``modules/`` is complete or absent. A build writes into ``tmp/`` and
 is published with one ``rename``; a build killed mid-way leaves only a ``tmp/`` directory,
 which later builds ignore and remove. Before an entry is used its manifest is checked: the
-module file's SHA-256 must match and the entry must belong to the current user and not be
-writable by others (loading a shared library runs its code). A failing entry is moved aside
-and rebuilt, never loaded.
+module file's SHA-256 must match, else the entry is moved aside and rebuilt, never loaded.
+Nothing foreign is used (``integrity``): the cache root, its folders, a module entry, an
+intermediate artifact (generated code, the precompiled header) must belong to the current user
+and not be writable by others, or jitnest refuses with ``UnsafeCacheError`` (never rebuilds over
+it: someone else may have changed it).
 """
 
 from __future__ import annotations
@@ -26,7 +29,6 @@ import contextlib
 import json
 import os
 import shutil
-import stat
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -36,8 +38,10 @@ from pathlib import Path
 import filelock
 
 from ..config import settings
-from ..errors import CacheIntegrityError
+from ..errors import CacheIntegrityError, UnsafeCacheError
 from ..files import sha256_file
+from .integrity import check_private, check_tree, private_dir
+from .locks import holding
 
 MANIFEST = "manifest.json"
 LAST_USED = "last_used"  # touched at each successful lookup; `jitnest cache prune` removes LRU first
@@ -47,9 +51,11 @@ ARTIFACT_KINDS = {"generated": "generated code", "pch": "precompiled NEST header
 
 
 def cache_root() -> Path:
-    """The cache directory, created private to the user if missing."""
+    """The cache directory, created private to the user if missing; raises UnsafeCacheError if it
+    belongs to someone else or others may write to it (everything jitnest caches is under it)."""
     root = settings().cache_dir
     root.mkdir(parents=True, exist_ok=True, mode=0o700)
+    check_private(root, "jitnest's cache folder")
     return root
 
 
@@ -66,23 +72,13 @@ class CacheEntry:
         return self.directory / self.manifest["module_file"]
 
 
-def _check_private(path: Path) -> None:
-    info = path.stat()
-    if info.st_uid != os.getuid():
-        raise CacheIntegrityError(f"refusing to load {path}: it is owned by uid {info.st_uid}, not you")
-    if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
-        raise CacheIntegrityError(
-            f"refusing to load {path}: it is writable by other users (mode {stat.filemode(info.st_mode)}); "
-            "loading a shared library runs its code. Fix with chmod go-w, or clear the cache.")
-
-
 class ModuleCache:
     """Build-once, publish-atomically storage of compiled modules under one root."""
 
     def __init__(self, root: Path | None = None) -> None:
         self.root = root if root is not None else cache_root()
         for sub in ("modules", "locks", "tmp", "logs"):
-            (self.root / sub).mkdir(parents=True, exist_ok=True, mode=0o700)
+            private_dir(self.root, self.root / sub)
 
     def entry_dir(self, key: str) -> Path:
         return self.root / "modules" / key
@@ -97,11 +93,13 @@ class ModuleCache:
         manifest_path = directory / MANIFEST
         if not manifest_path.is_file():
             return None
-        _check_private(directory)
+        check_private(directory, "a cached module", self.root, verb="load")
+        check_private(manifest_path, "a cached module's manifest", self.root, verb="load")
         try:
             manifest = json.loads(manifest_path.read_text())
             module = directory / manifest["module_file"]
-            _check_private(module)
+            check_private(module, "a cached module: loading a shared library runs its code", self.root,
+                          verb="load")
             if sha256_file(module) != manifest["module_sha256"]:
                 raise CacheIntegrityError(f"{module} does not match the SHA-256 in its manifest")
         except (OSError, ValueError, KeyError) as error:
@@ -131,14 +129,16 @@ class ModuleCache:
         with self.lock_file(key):
             yield
 
-    def get_or_build(self, key: str, build: Callable[[Path], dict],
-                     on_wait: Callable[[], None] | None = None) -> tuple[CacheEntry, bool]:
+    def get_or_build(self, key: str, build: Callable[[Path], dict], on_wait: Callable[[str], None] | None = None,
+                     what: str | None = None) -> tuple[CacheEntry, bool]:
         """The entry for ``key``, building it with ``build(tmp_dir) -> manifest`` if needed.
 
         Returns ``(entry, built_here)``. Under the per-key lock a concurrent process that
         built the same key first is seen, so each key is built once. ``build`` must write the
         module file and return the manifest (this method adds the module's SHA-256). If it
-        raises, nothing is published and the exception propagates.
+        raises, nothing is published and the exception propagates. While another process builds
+        the key, this one waits, logs for whom (see ``locks``) and calls ``on_wait(holder)``;
+        ``what`` names the module in those messages.
         """
         try:
             entry = self.lookup(key)
@@ -146,16 +146,14 @@ class ModuleCache:
                 return entry, False
         except CacheIntegrityError:
             pass  # re-checked under the lock below, where it is safe to replace it
-        if on_wait is not None and self.is_locked(key):
-            on_wait()
-        with self.lock(key):
+        with holding(self.lock_file(key), f"the module of {what or key[:16]}", on_wait):
             try:
                 entry = self.lookup(key)
                 if entry is not None:
                     return entry, False
-            except CacheIntegrityError as error:
-                if "refusing to load" in str(error):
-                    raise
+            except UnsafeCacheError:
+                raise  # someone else's: not ours to replace
+            except CacheIntegrityError:
                 self.discard(key)
             self._remove_stale_builds(key)
             work = Path(tempfile.mkdtemp(prefix=f"{key}.{os.getpid()}.", dir=self.root / "tmp"))
@@ -214,9 +212,10 @@ class ArtifactStore:
     COMPLETE = ".complete"
 
     def __init__(self, root: Path, kind: str) -> None:
-        self.root = root / kind
-        self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
-        (self.root / ".tmp").mkdir(exist_ok=True, mode=0o700)
+        self.cache_root = root
+        self.kind = kind
+        self.root = private_dir(root, root / kind)
+        private_dir(root, self.root / ".tmp")
 
     def path(self, key: str) -> Path:
         return self.root / key
@@ -239,15 +238,21 @@ class ArtifactStore:
             shutil.rmtree(trash, ignore_errors=True)
 
     def get(self, key: str) -> Path | None:
+        """The complete artifact ``key``, checked to be the user's own throughout (its files are
+        compiled or force-included into compiles); None if absent."""
         directory = self.path(key)
-        return directory if (directory / self.COMPLETE).is_file() else None
+        if not (directory / self.COMPLETE).is_file():
+            return None
+        check_tree(self.cache_root, directory, ARTIFACT_KINDS.get(self.kind, self.kind))
+        return directory
 
-    def get_or_create(self, key: str, create: Callable[[Path], None]) -> Path:
-        """The artifact directory for ``key``, created by ``create(tmp_dir)`` if missing."""
+    def get_or_create(self, key: str, create: Callable[[Path], None], what: str | None = None) -> Path:
+        """The artifact directory for ``key``, created by ``create(tmp_dir)`` if missing (``what``
+        names it in the messages of a process that waits for another's creation)."""
         found = self.get(key)
         if found is not None:
             return found
-        with self.lock(key):
+        with holding(self.lock_file(key), what or f"{ARTIFACT_KINDS.get(self.kind, self.kind)} {key[:16]}"):
             found = self.get(key)
             if found is not None:
                 return found

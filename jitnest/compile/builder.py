@@ -6,10 +6,12 @@ older one (NEST issue 3802: reloading a rebuilt library from the same path can k
 old code).
 
 The key covers everything that changes the binary: the unit (models, post and vt ports, weight and
-delay variables, the models' NESTML options, twins), each model's source text, NESTML's version, the toolchain identity
-(compiler, flags, NEST version and build stamp, header origin) and jitnest's own generator
-inputs (``GENERATOR_VERSION``, jitnest's version, the worker's source, the CMake project and the
-registration template).
+delay variables, the models' NESTML options, twins), each model's source text, NESTML and
+ODE-toolbox as installed (the contents of their files, ``nestml_client.nestml_identity``), the
+toolchain identity (compiler, flags, NEST version and build stamp, the contents of NEST's headers,
+header origin) and jitnest's own generator inputs (``GENERATOR_VERSION``, jitnest's version, the
+worker's source, the registration module and its templates, the CMake project and the commands
+that run it).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from ..config import settings
 from ..errors import BuildError
 from ..generate import codegen, nestml_client, registration
 from ..plan.combinations import Plan, Unit
+from ..processes import ProcessTimeout
 from .cmake_build import build_command, configure_command, first_compiler_errors, project_files, run_logged
 from .pch import ensure_pch
 from .progress import Progress
@@ -37,22 +40,29 @@ from .toolchain import Toolchain
 GENERATOR_VERSION = 2
 
 
+def generator_files(toolchain: Toolchain) -> list[Path]:
+    """jitnest's files that turn generated code into a module: the registration module and its
+    templates, the whole runtime CMake project and the module that runs CMake."""
+    return [*registration.generator_files(), *project_files(toolchain)]
+
+
 def generator_identity(toolchain: Toolchain) -> str:
-    """jitnest's own inputs to a module: its version, the worker, the template, the CMake project."""
-    files = [registration.REGISTRATION_TEMPLATE, *project_files(toolchain)]
-    return keys.stable_hash([GENERATOR_VERSION, jitnest_version, nestml_client.worker_identity()]
-                            + [f.read_text() for f in files])
+    """jitnest's own inputs to a module: its version, the worker's source and ``generator_files``."""
+    project = Path(toolchain.cmake_project_dir)  # names relative to it: keys do not depend on where jitnest is
+    files = [(str(f.relative_to(project) if f.is_relative_to(project) else f.name), f.read_text())
+             for f in generator_files(toolchain)]
+    return keys.stable_hash([GENERATOR_VERSION, jitnest_version, nestml_client.worker_identity(), files])
 
 
 def codegen_key(unit: Unit, toolchain: Toolchain) -> str:
     """Key of NESTML's output for ``unit`` (see ``keys.codegen_key``)."""
-    return keys.codegen_key(unit.without_twins().describe(), nestml_client.nestml_version(),
+    return keys.codegen_key(unit.without_twins().describe(), nestml_client.nestml_identity(),
                             nestml_client.worker_identity(), toolchain.nest_version)
 
 
 def unit_key(unit: Unit, toolchain: Toolchain) -> str:
     """Key of ``unit``'s compiled module."""
-    return keys.module_key(unit.describe(), nestml_client.nestml_version(), toolchain.identity(),
+    return keys.module_key(unit.describe(), nestml_client.nestml_identity(), toolchain.identity(),
                            generator_identity(toolchain))
 
 
@@ -126,14 +136,16 @@ class UnitBuilder:
             return self._build_into(work, unit, key, compile_jobs, report, sites_of or {}, pch)
 
         entry, built_here = self.cache.get_or_build(
-            key, build, on_wait=lambda: report.stage(unit.label, "waiting for the build of it already under way"))
+            key, build, on_wait=lambda holder: report.stage(unit.label, f"waiting for its build by {holder}"),
+            what=unit.label)
         report.finished(unit.label, time.monotonic() - started, cached=not built_here)
         return BuiltUnit(unit, entry, built_here)
 
     def _configure(self, work: Path, module_name: str, source_dir: Path, sources: list[str],
-                   pch: concurrent.futures.Future | None
-                   ) -> tuple[list[str], subprocess.CompletedProcess, Path | None]:
-        """Configure the module's CMake build in ``work/build``; returns (log, result, PCH header).
+                   pch: concurrent.futures.Future | None, log: list[str]
+                   ) -> tuple[subprocess.CompletedProcess, Path | None]:
+        """Configure the module's CMake build in ``work/build``, logging to ``log``; returns
+        (result, PCH header).
 
         Waits for the shared precompiled header first: whether there is one changes the flags.
         """
@@ -142,9 +154,8 @@ class UnitBuilder:
                        "JITNEST_SOURCES": ";".join(sources)}
         if pch_header is not None:
             definitions["JITNEST_PCH_HEADER"] = str(pch_header)
-        log: list[str] = []
         completed = run_logged(configure_command(self.toolchain, work / "build", definitions), log, work)
-        return log, completed, pch_header
+        return completed, pch_header
 
     def _fail(self, unit: Unit, key: str, what: str, log: list[str], sites_of: dict[str, list]) -> BuildError:
         log_path = self.cache.keep_failed_log(key, "\n".join(log))
@@ -162,8 +173,10 @@ class UnitBuilder:
         # wrapper of a fixed name), so CMake configures while NESTML generates, on the idle core.
         sources = ([registration.NEURON_WRAPPER] if unit.neuron is not None else []) + [f"{module_name}.cpp"]
         pairs, weights, delays = unit.nestml_pairs()
+        configure_log: list[str] = []
         with concurrent.futures.ThreadPoolExecutor(max_workers=1) as background:
-            configuring = background.submit(self._configure, work, module_name, generated_dir, sources, pch)
+            configuring = background.submit(self._configure, work, module_name, generated_dir, sources, pch,
+                                            configure_log)
             try:
                 source_dir, generated, generated_now = codegen.generate(
                     self.generated, codegen_key(unit, self.toolchain), sorted({m.file for m in unit.models}),
@@ -179,7 +192,12 @@ class UnitBuilder:
                 source_dir / "src", generated_dir, module_name, unit.label, unit.neuron is not None, models,
                 {s.name: unit.twins_of(s.name) for s in unit.synapses},
                 self.toolchain.registers_single_synapse_variants)
-            configure_log, configured, pch_header = configuring.result()
+            try:
+                configured, pch_header = configuring.result()
+            except ProcessTimeout as timeout:
+                log.extend(configure_log)
+                raise self._fail(unit, key, f"CMake did not finish configuring within {timeout.seconds:g} s "
+                                 "(JITNEST_COMPILE_TIMEOUT); its processes were killed", log, sites_of) from None
         log.extend(configure_log)
         if configured.returncode != 0:
             errors = first_compiler_errors(configured.stdout + configured.stderr)
@@ -187,7 +205,11 @@ class UnitBuilder:
         with_pch = " (precompiled NEST headers)" if pch_header else ""
         progress.stage(unit.label, f"compiling {len(sources)} files{with_pch}")
         build_dir = work / "build"
-        compiled = run_logged(build_command(self.toolchain, build_dir, compile_jobs), log, work)
+        try:
+            compiled = run_logged(build_command(self.toolchain, build_dir, compile_jobs), log, work)
+        except ProcessTimeout as timeout:
+            raise self._fail(unit, key, f"the C++ compiler did not finish within {timeout.seconds:g} s "
+                             "(JITNEST_COMPILE_TIMEOUT); its processes were killed", log, sites_of) from None
         if compiled.returncode != 0:
             errors = first_compiler_errors(compiled.stdout + compiled.stderr)
             raise self._fail(unit, key, f"the C++ compiler failed:\n{errors}", log, sites_of)

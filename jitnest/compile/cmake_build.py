@@ -11,6 +11,8 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+from .. import processes
+from ..config import settings
 from .toolchain import Toolchain
 
 _COMPILER_ERROR_LINES = 25
@@ -18,10 +20,10 @@ PCH_HEADER = "jitnest_nest_pch.h"
 
 
 def project_files(toolchain: Toolchain) -> list[Path]:
-    """The runtime CMake project's files (part of the keys of what they build)."""
+    """The runtime CMake project's files and this module, which runs it (part of the keys of
+    what they build)."""
     project = Path(toolchain.cmake_project_dir)
-    return [project / "FindNESTHeaders.cmake", project / "nest_module" / "CMakeLists.txt",
-            project / "nest_module" / PCH_HEADER]
+    return [*sorted(p for p in project.rglob("*") if p.is_file()), Path(__file__).resolve()]
 
 
 def configure_command(toolchain: Toolchain, build_dir: Path, definitions: dict[str, str]) -> list[str]:
@@ -38,9 +40,16 @@ def build_command(toolchain: Toolchain, build_dir: Path, jobs: int | None = None
 
 
 def run_logged(command: list[str], log: list[str], cwd: Path) -> subprocess.CompletedProcess:
-    """Run ``command``, appending it and its output to ``log``."""
+    """Run ``command``, appending it and its output to ``log``. After ``JITNEST_COMPILE_TIMEOUT``
+    seconds it is killed with all its processes (CMake, Ninja, the compilers) and
+    ``processes.ProcessTimeout`` is raised, the output so far logged."""
     log.append(f"$ {' '.join(command)}")
-    completed = subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=False)
+    timeout = settings().compile_timeout
+    try:
+        completed = processes.run(command, cwd=str(cwd), timeout=timeout)
+    except processes.ProcessTimeout as killed:
+        log += [killed.stdout, killed.stderr, f"(killed after {killed.seconds:g} s: JITNEST_COMPILE_TIMEOUT)"]
+        raise
     log.append(completed.stdout)
     log.append(completed.stderr)
     return completed

@@ -2,7 +2,8 @@
 
 The toolchain is probed once per process. Everything in it that can change the binary is
 part of a cache key (``Toolchain.identity``): compiler path and version, NEST's version and
-build stamp, the header origin, CMake's version and the flags jitnest adds.
+build stamp, the contents of its headers, the header origin, CMake's version and the flags
+jitnest adds.
 """
 
 from __future__ import annotations
@@ -16,10 +17,15 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..cache.fingerprints import tree_fingerprint
+from ..cache.integrity import check_private
 from ..cache.store import cache_root
 from ..config import settings
 from ..files import sha256_file, write_atomically
+from ..log import get_logger
 from ..pynest import REAL
+
+_log = get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -40,6 +46,8 @@ class Toolchain:
     gsl_include: str | None
     cmake_project_dir: str
     extra_flags: tuple[str, ...] = field(default=())
+    # the contents of every file in NEST's header folder (see nest_headers_fingerprint)
+    nest_headers_sha256: str = ""
     # NEST's headers declare the member that registers one synapse variant (see module.cpp.jinja)
     registers_single_synapse_variants: bool = False
 
@@ -53,6 +61,7 @@ class Toolchain:
             "nest_build_stamp": self.nest_build_stamp,
             "nest_config_h_sha256": self.nest_config_h_sha256,
             "nest_headers": self.nest_config or self.nest_python_package,
+            "nest_headers_sha256": self.nest_headers_sha256,
             "gsl": bool(self.gsl_include),
             "extra_flags": list(self.extra_flags),
             "registers_single_synapse_variants": self.registers_single_synapse_variants,
@@ -93,6 +102,8 @@ def _tool_version(tool: str) -> str:
     identity = f"{os.path.realpath(tool)}:{info.st_size}:{info.st_mtime_ns}"
     store = cache_root() / "tool_versions.json"
     try:
+        if store.exists():  # part of every key: it must be the user's own
+            check_private(store, "remembered tool versions", store.parent)
         known = json.loads(store.read_text())
     except (OSError, ValueError):
         known = {}
@@ -165,11 +176,42 @@ def _registers_single_synapse_variants(include_dir: str) -> bool:
     return True
 
 
+# NEST versions whose headers jitnest's registration file was tested against (see module.cpp.jinja)
+TESTED_NEST = ("3.10.",)
+_warned_nest: set[str] = set()
+
+
+def single_variant_registration(include_dir: str, nest_version: str) -> bool:
+    """Whether modules may register a synapse without its _hpc/_lbl twins, through the private
+    member of NEST's ModelManager that module.cpp.jinja reaches: only with a NEST version jitnest
+    was tested with (``TESTED_NEST``) whose headers declare that member as expected, and unless
+    ``JITNEST_OPTIMISE=0``. Otherwise every synapse registers through NEST's own
+    ``register_connection_model`` (all twins: slower compile, same models); an untested version is
+    said once per process (a warning)."""
+    if not settings().optimise:
+        return False
+    if not nest_version.startswith(TESTED_NEST):
+        if nest_version not in _warned_nest:
+            _warned_nest.add(nest_version)
+            _log.warning("NEST %s is not a version jitnest was tested with (%s): modules register every synapse "
+                         "with all its twins through NEST's own register_connection_model (slower compile, same "
+                         "models)", nest_version, ", ".join(f"{v}x" for v in TESTED_NEST))
+        return False
+    return _registers_single_synapse_variants(include_dir)
+
+
 def _sha256_of(path: str) -> str:
     try:
         return sha256_file(path)
     except OSError:
         return ""
+
+
+def nest_headers_fingerprint(include_dir: str) -> str:
+    """The contents of every file in NEST's header folder: a NEST rebuilt or patched under the
+    same version and build stamp still changes the keys (hashed once, then remembered by the
+    files' stats in the cache, see ``cache.fingerprints``)."""
+    return tree_fingerprint([include_dir], cache_root())
 
 
 @functools.lru_cache(maxsize=1)
@@ -204,5 +246,6 @@ def detect() -> Toolchain:
         gsl_include=_gsl_include(),
         cmake_project_dir=_cmake_project_dir(),
         extra_flags=settings().cxxflags,
-        registers_single_synapse_variants=_registers_single_synapse_variants(include_dir),
+        registers_single_synapse_variants=single_variant_registration(include_dir, str(REAL.__version__)),
+        nest_headers_sha256=nest_headers_fingerprint(include_dir),
     )

@@ -1,7 +1,9 @@
 """Generate: NESTML's C++ code for a unit, and jitnest's registration file for the module.
 
 * ``nestml_client``: the one narrow door to NESTML: requests to the worker process (a shared fork
-  server, or one process per request), with NESTML's log kept for errors.
+  server, or one process per request, each bounded by ``JITNEST_NESTML_TIMEOUT``), with NESTML's
+  log kept for errors.
+* ``identity``: what produced NESTML's output (NESTML's and ODE-toolbox's files, the worker), for keys.
 * ``codegen``: a unit's generated code, once per key, in the generated-code store.
 * ``registration``: the module's sources and its registration file (``templates/``), which
   registers exactly the unit's models and only the synapse twins the network names.

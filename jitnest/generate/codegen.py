@@ -44,6 +44,8 @@ def generate(store: ArtifactStore, key: str, files: list[str], pairs: list[dict]
             result = nestml_client.generate(files, work / "src", CODEGEN_MODULE_NAME, pairs, weights, delays,
                                             nest_version, paired_only=paired_only,
                                             codegen_opts=codegen_opts)
+        except nestml_client.WorkerTimeout as timeout:
+            raise GenerationFailed(f"generating code: {timeout}", timeout.log) from None
         except nestml_client.WorkerCrash as crash:
             raise GenerationFailed(f"NESTML crashed while generating code ({crash})", crash.log) from None
         (work / "nestml.log").write_text(result.log)
@@ -52,5 +54,6 @@ def generate(store: ArtifactStore, key: str, files: list[str], pairs: list[dict]
             raise GenerationFailed(f"NESTML code generation reported errors:\n{problems}", result.log)
         (work / "models.json").write_text(json.dumps(result.answer["models"]))
 
-    directory = store.get_or_create(key, create)
+    names = " + ".join(Path(f).stem for f in files)
+    directory = store.get_or_create(key, create, f"NESTML's code for {names}")
     return directory, json.loads((directory / "models.json").read_text()), cached is None

@@ -11,12 +11,19 @@ user's processes with the same settings, started by the first request that finds
 earlier through ``prestart_server``, and gone after a minute without requests): it has imported
 NESTML once and answers each request in a forked child, which saves the ~1 s import per request
 while keeping a fresh NESTML state per request. If the server cannot be started, or
-``JITNEST_NESTML_SERVER=0``, each request starts a worker process of its own.
+``JITNEST_NESTML_SERVER=0``, each request starts a worker process of its own. A server's identity
+includes what produced its code (``identity``: NESTML's files, NEST's version), so a server that
+still runs the NESTML of before an upgrade is never asked.
+
+Every request is bounded by ``JITNEST_NESTML_TIMEOUT``: then its processes are killed and
+``WorkerTimeout`` is raised. Requests carry ``optimise`` (``identity.nestml_optimised``): false
+asks the worker for NESTML's plain path.
 """
 
 from __future__ import annotations
 
 import atexit
+import collections
 import contextlib
 import fcntl
 import functools
@@ -32,20 +39,26 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from .. import processes
+from ..cache.integrity import check_tree, private_dir
 from ..cache.store import cache_root
 from ..config import settings
 from ..errors import ModelProblem
 from ..log import get_logger
+from .identity import WORKER_PACKAGE, nest_version, nestml_identity, nestml_optimised, nestml_version, worker_identity
 
-WORKER_PACKAGE = Path(__file__).resolve().parents[1] / "worker"
+__all__ = ["WorkerCrash", "WorkerResult", "WorkerTimeout", "generate", "nest_version", "nestml_identity",
+           "nestml_optimised", "nestml_version", "parse", "prestart_server", "requests_made", "worker_identity"]
 WORKER_COMMAND = (sys.executable, "-m", "jitnest.worker")
 _log = get_logger(__name__)
 _SERVER_START_SECONDS = 120.0
 _SERVER_IDLE_SECONDS = 60.0  # then the server exits; the next request starts another one
 _MAX_SOCKET_PATH = 100  # Linux allows 107 bytes for a Unix socket's path
+_PING_SECONDS = 30.0  # a live server forks and answers a ping in milliseconds, even on a loaded machine
 
 
 @dataclass
@@ -73,18 +86,27 @@ class WorkerCrash(RuntimeError):
         self.log = log
 
 
-@functools.lru_cache(maxsize=1)
-def worker_identity() -> str:
-    """SHA-256 over the worker package's source files: part of every key of what NESTML produced."""
-    digest = hashlib.sha256()
-    for path in sorted(WORKER_PACKAGE.glob("*.py")):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
-    return digest.hexdigest()
+class WorkerTimeout(WorkerCrash):
+    """A request ran longer than ``JITNEST_NESTML_TIMEOUT``; its processes were killed."""
+
+    def __init__(self, seconds: float, log: str) -> None:
+        super().__init__(f"NESTML did not answer within {seconds:g} s (JITNEST_NESTML_TIMEOUT); its processes "
+                         "were killed", log)
+        self.seconds = seconds
+
+
+@functools.lru_cache(maxsize=4)
+def _template_cache(root: Path) -> Path:
+    """Where the worker keeps NESTML's compiled templates: checked to be the user's own, files
+    included, once per process (the worker executes them: Jinja2 bytecode)."""
+    path = private_dir(root, root / "templates")
+    check_tree(root, path, "NESTML's compiled templates, which the NESTML worker executes")
+    return path
 
 
 def _worker_environment() -> dict[str, str]:
     environment = dict(os.environ, PYTHONHASHSEED="0", PYNEST_QUIET="1",
-                       JITNEST_TEMPLATE_CACHE=str(cache_root() / "templates"))
+                       JITNEST_TEMPLATE_CACHE=str(_template_cache(cache_root())))
     # The worker must import this very jitnest: an installed one is found anyway; a checkout that
     # this process found through its own sys.path is put first on the worker's path.
     package_parent = str(WORKER_PACKAGE.parents[1])
@@ -94,8 +116,11 @@ def _worker_environment() -> dict[str, str]:
 
 
 def _run_in_new_process(request: dict) -> WorkerResult:
-    completed = subprocess.run(list(WORKER_COMMAND), input=json.dumps(request),
-                               capture_output=True, text=True, env=_worker_environment(), check=False)
+    try:
+        completed = processes.run(WORKER_COMMAND, input=json.dumps(request), env=_worker_environment(),
+                                  timeout=settings().nestml_timeout)
+    except processes.ProcessTimeout as timeout:
+        raise WorkerTimeout(timeout.seconds, f"{timeout.stdout}\n{timeout.stderr}") from None
     try:
         answer = json.loads(completed.stdout.strip().splitlines()[-1])
     except (IndexError, ValueError):
@@ -139,23 +164,31 @@ class _SharedServer:
         return self._logs / f"request-{next(self._requests)}.log"
 
     def run(self, request: dict) -> WorkerResult:
+        """Send ``request`` and wait for the answer, at most ``JITNEST_NESTML_TIMEOUT``: then the
+        request's process (the server's child, which wrote its PID beside the log) and its
+        descendants are killed and WorkerTimeout is raised; the server itself goes on. A server
+        whose child has not taken the request after ``_PING_SECONDS`` (stopped, or killed but not
+        yet gone) is unavailable, and replaced by the caller."""
         log_path = self._log_path()
+        pid_path = Path(f"{log_path}.pid")
         envelope = json.dumps({"request": request, "log_file": str(log_path)}).encode()
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
-            try:
-                connection.connect(str(self.socket_path))
-                connection.sendall(envelope)
-                connection.shutdown(socket.SHUT_WR)
-            except OSError as error:  # e.g. refused: no server listens there any more
-                raise _ServerUnavailable(f"NESTML fork server unreachable: {error}") from None
-            chunks = []
-            try:
-                while chunk := connection.recv(1 << 16):
-                    chunks.append(chunk)
-            except ConnectionResetError:
-                chunks = []
-        log = log_path.read_text(errors="replace") if log_path.exists() else ""
-        log_path.unlink(missing_ok=True)
+        started = time.monotonic()
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
+                connection.settimeout(_PING_SECONDS)
+                try:
+                    connection.connect(str(self.socket_path))
+                    connection.sendall(envelope)
+                    connection.shutdown(socket.SHUT_WR)
+                except OSError as error:  # e.g. refused: no server listens there any more
+                    raise _ServerUnavailable(f"NESTML fork server unreachable: {error}") from None
+                chunks = self._receive(connection, started, pid_path)
+        finally:
+            log = log_path.read_text(errors="replace") if log_path.exists() else ""
+            log_path.unlink(missing_ok=True)
+            pid_path.unlink(missing_ok=True)
+        if chunks is None:
+            raise WorkerTimeout(settings().nestml_timeout or 0.0, log)
         try:
             answer = json.loads(b"".join(chunks))
         except ValueError:
@@ -163,6 +196,33 @@ class _SharedServer:
                 raise _ServerUnavailable("NESTML fork server closed the connection unanswered") from None
             raise WorkerCrash("NESTML worker exited without an answer", log) from None
         return WorkerResult(answer, log)
+
+    @staticmethod
+    def _receive(connection: socket.socket, started: float, pid_path: Path) -> list[bytes] | None:
+        """The answer's chunks ([] if the connection was dropped); None if the time limit is up,
+        after killing the request's processes."""
+        limit = settings().nestml_timeout
+        chunks: list[bytes] = []
+        while True:
+            elapsed = time.monotonic() - started
+            taken = pid_path.exists()  # the server's child has the request
+            if limit is not None and elapsed >= limit:
+                with contextlib.suppress(OSError, ValueError):
+                    processes.kill_tree(int(pid_path.read_text()))
+                return None
+            if not taken and elapsed >= _PING_SECONDS:
+                raise _ServerUnavailable(f"NESTML fork server took no request for {_PING_SECONDS:g} s")
+            waits = ([limit - elapsed] if limit is not None else []) + ([] if taken else [_PING_SECONDS - elapsed])
+            connection.settimeout(max(min(waits), 0.01) if waits else None)
+            try:
+                chunk = connection.recv(1 << 16)
+            except TimeoutError:
+                continue
+            except ConnectionResetError:
+                return []
+            if not chunk:
+                return chunks
+            chunks.append(chunk)
 
     def running(self) -> bool:
         """Whether the server that wrote the PID file is alive and its socket is there."""
@@ -179,26 +239,32 @@ class _SharedServer:
             return False
         return self.socket_path.exists()
 
-    def _accepts_connections(self) -> bool:
-        """Whether a server listens on the socket now (a killed one refuses at once, even while its
-        process is not yet reaped and so still looks alive)."""
+    def _answers(self) -> bool:
+        """Whether the server answers a ping now. Accepting a connection is not enough: a server
+        that was just killed (SIGKILL pending, or not yet reaped) still looks alive and its
+        socket may still take connections, which are then dropped unanswered."""
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+            probe.settimeout(_PING_SECONDS)
             try:
                 probe.connect(str(self.socket_path))
-            except OSError:
+                probe.sendall(json.dumps({"ping": True}).encode())
+                probe.shutdown(socket.SHUT_WR)
+                answer = b""
+                while chunk := probe.recv(1 << 10):
+                    answer += chunk
+                return json.loads(answer).get("pong") is True
+            except (OSError, ValueError, AttributeError):
                 return False
-            probe.shutdown(socket.SHUT_WR)  # an empty request: the server's child exits quietly
-            return True
 
     def start(self, after_failure: bool = False) -> None:
         """Make sure a server runs (start one unless another process has, or does so meanwhile).
 
         ``after_failure``: a request could not reach the server, so its process being alive is not
-        enough; it must accept connections too, or it is replaced.
+        enough; it must answer a ping too, or it is replaced.
         """
         with self._start_lock, open(f"{self.socket_path}.lock", "a") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, or if this process dies
-            if self.running() and (not after_failure or self._accepts_connections()):
+            if self.running() and (not after_failure or self._answers()):
                 return
             self.socket_path.unlink(missing_ok=True)
             self.pid_path.unlink(missing_ok=True)
@@ -223,8 +289,10 @@ def _server_socket_path() -> Path | None:
     is too long for a Unix socket, in a private folder under the temporary directory; None if
     neither can be used (then every request starts a worker process of its own)."""
     environment = [*settings().identity(), ("PYTHONPATH", os.environ.get("PYTHONPATH", ""))]
-    identity = hashlib.sha256(json.dumps([sys.executable, worker_identity(), str(cache_root()), environment])
-                              .encode()).hexdigest()[:16]
+    # A server keeps the NESTML it imported: after an upgrade of NESTML (or NEST) it must not
+    # answer for the new one, so what produced the code is part of the server's identity.
+    identity = hashlib.sha256(json.dumps([sys.executable, worker_identity(), nestml_identity(), nest_version(),
+                                          str(cache_root()), environment]).encode()).hexdigest()[:16]
     for directory in (cache_root() / "servers", Path(tempfile.gettempdir()) / f"jitnest-servers-{os.getuid()}"):
         path = directory / f"{identity}.sock"
         if len(str(path)) > _MAX_SOCKET_PATH:
@@ -279,8 +347,21 @@ def _start_quietly(server: _SharedServer) -> None:
         server.start()
 
 
+_requests_made: collections.Counter[str] = collections.Counter()
+_requests_lock = threading.Lock()  # units generate in parallel threads
+
+
+def requests_made() -> dict[str, int]:
+    """How many NESTML requests this process has made, by op (``parse``, ``generate``): what a warm
+    run must not make, whether a server answers them or a process of their own."""
+    with _requests_lock:
+        return dict(_requests_made)
+
+
 def _run(request: dict) -> WorkerResult:
     global _server_failed
+    with _requests_lock:
+        _requests_made[request["op"]] += 1
     server = _shared_server()
     if server is not None:
         for _ in range(2):  # e.g. the server idled out or was killed just now: start another once
@@ -297,20 +378,10 @@ def _run(request: dict) -> WorkerResult:
     return _run_in_new_process(request)
 
 
-def nestml_version() -> str:
-    """NESTML's version, read from package metadata (no import of NESTML)."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("nestml")
-    except PackageNotFoundError:
-        return "unknown"
-
-
 def parse(files: list[str], model_options: dict[str, dict] | None = None) -> WorkerResult:
     """Parse and validate NESTML model files; the answer describes each model (see worker), with
     ``model_options`` ({model: {option: value}}) applied to the named models' descriptions."""
-    request: dict = {"op": "parse", "files": files}
+    request: dict = {"op": "parse", "files": files, "optimise": nestml_optimised()}
     if model_options:
         request["model_options"] = model_options
     return _run(request)
@@ -319,7 +390,7 @@ def parse(files: list[str], model_options: dict[str, dict] | None = None) -> Wor
 def describe_pair(files: list[str], pair: dict) -> WorkerResult:
     """Describe the neuron as NESTML pairs it with synapses (``pair``: neuron, synapses and the
     weight/delay/strictly-synaptic maps, as NESTML's options); no code generation."""
-    return _run({"op": "describe_pair", "files": files, **pair})
+    return _run({"op": "describe_pair", "files": files, "optimise": nestml_optimised(), **pair})
 
 
 def generate(files: list[str], target_dir: Path, module_name: str, pairs: list[dict],
@@ -338,4 +409,5 @@ def generate(files: list[str], target_dir: Path, module_name: str, pairs: list[d
         "nest_version": nest_version,
         "paired_only": paired_only,
         **({"codegen_opts": codegen_opts} if codegen_opts else {}),
+        "optimise": nestml_optimised(),
     })

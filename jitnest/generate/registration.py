@@ -28,6 +28,12 @@ TWIN_SUFFIXES = ("_hpc", "_lbl")
 _environment = None  # jinja2 is imported only when something is built
 
 
+def generator_files() -> list[Path]:
+    """The files of jitnest that write a module's sources (this module and every template): part
+    of the key of every module (``compile.builder.generator_identity``)."""
+    return [Path(__file__).resolve(), *sorted(p for p in TEMPLATE_DIR.rglob("*") if p.is_file())]
+
+
 def select_models(generated: list[dict], is_combination: bool) -> list[dict]:
     """The generated models that belong in a unit's module (NESTML also emits unpaired twins)."""
     return [model for model in generated if not (is_combination and not model.get("paired"))]

@@ -3,7 +3,8 @@
 A model file is parsed (in the NESTML worker) the first time its model is named, so syntax
 errors surface at the user's Create/Connect line. Parse results are cached on disk keyed by the
 file's content, the model options that change a description (see ``models.options``), NESTML's
-version and the worker's own source, so a warm run never starts NESTML.
+installed files (``nestml_client.nestml_identity``) and the worker's own source, so a warm run
+never starts NESTML.
 
 ``load_paired`` describes what a neuron gains when NESTML pairs it with a synapse (the variables it
 moves or copies into the neuron as ``<var>__for_<synapse>_nestml``), by NESTML's own pairing in the
@@ -12,15 +13,15 @@ worker, cached the same way.
 
 from __future__ import annotations
 
-import functools
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..cache import keys
-from ..cache.store import cache_root
+from ..cache.integrity import check_private, private_dir
+from ..cache.store import ModuleCache, cache_root
 from ..call_site import CallSite
-from ..errors import ModelProblem, NestmlModelError
+from ..errors import BuildError, ModelProblem, NestmlModelError
 from ..files import sha256_file, write_atomically
 from ..generate import nestml_client
 from . import options as model_options
@@ -117,14 +118,13 @@ class ModelInfo:
         )
 
 
-@functools.lru_cache(maxsize=1)
 def _worker_identity() -> str:
-    return keys.stable_hash([nestml_client.nestml_version(), nestml_client.worker_identity()])
+    return keys.stable_hash([nestml_client.nestml_identity(), nestml_client.worker_identity()])
 
 
 def _cache_file(source_sha256: str, options: dict | None = None) -> Path:
-    directory = cache_root() / "models"
-    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    root = cache_root()
+    directory = private_dir(root, root / "models")
     worker = _worker_identity() if not options else keys.stable_hash([_worker_identity(), options])
     return directory / f"{keys.parse_key(source_sha256, worker)}.json"
 
@@ -151,12 +151,19 @@ def load(source: ModelSource, site: CallSite | None = None, options: dict | None
     cache_file = _cache_file(source_sha256, request_options)
     models: list[dict] | None = None
     if cache_file.is_file():
+        # a description decides what is generated and how names, defaults and ports are treated
+        check_private(cache_file, "a cached NESTML parse result", cache_file.parents[1])
         try:
             models = json.loads(cache_file.read_text())["models"]
         except (OSError, ValueError, KeyError):
             models = None
     if models is None:
-        result = nestml_client.parse([str(source.file)], request_options)
+        try:
+            result = nestml_client.parse([str(source.file)], request_options)
+        except nestml_client.WorkerCrash as crash:  # also a time-out: the model is not known to be wrong
+            log_path = ModuleCache().keep_failed_log(f"parse-{source_sha256}", crash.log)
+            raise BuildError(f"parsing {source.file} (model '{source.name}') failed: {crash}", str(log_path),
+                             [site] if site is not None else []) from None
         if not result.ok:
             problems = result.problems() or [ModelProblem(str(source.file), None, result.log.strip()[-2000:])]
             raise NestmlModelError(source.name, problems, site)

@@ -18,6 +18,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..cache.integrity import check_private, private_dir
 from ..cache.store import cache_root
 from ..config import settings
 from ..files import write_atomically
@@ -89,8 +90,10 @@ class ModelPath:
         changed text to a new one (and so to a new module: a stale build is never reused).
         """
         if self._sources_dir is None:
-            self._sources_dir = cache_root() / "sources"
-        self._sources_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+            root = cache_root()
+            self._sources_dir = private_dir(root, root / "sources")
+        else:
+            self._sources_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         digest = hashlib.sha256(text.encode()).hexdigest()
         names = _MODEL_LINE.findall(text)
         if not names:
@@ -98,6 +101,7 @@ class ModelPath:
         path = self._sources_dir / f"{names[0]}-{digest[:16]}.nestml"
         if not path.exists():
             write_atomically(path, text)
+        check_private(path, "an inline NESTML source (it is compiled)", self._sources_dir.parent)
         return self.add_file(path)
 
     # --- lookup -------------------------------------------------------------------------

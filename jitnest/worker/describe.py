@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from .defaults import _vector_size_expression, evaluate_defaults
-from .messages import RequestError, _error_response, _input_files, _string_list
+from .messages import RequestError, _error_response, _input_files, _optimise, _string_list
 from .names import nest_name
 from .recordables import recordables
 from .validation import _configure_nestml, _parse_and_validate
@@ -30,7 +30,7 @@ def op_parse(request: dict[str, Any]) -> dict[str, Any]:
     options = model_options(request)
     # NESTML insists on a target path (and creates it); nothing is written there by a parse.
     with tempfile.TemporaryDirectory(prefix="jitnest_parse_") as scratch:
-        _configure_nestml(files, os.path.join(scratch, "target"), suffix="")
+        _configure_nestml(files, os.path.join(scratch, "target"), suffix="", optimise=_optimise(request))
         models, errors = _parse_and_validate(files)
         if errors:
             return _error_response(errors)

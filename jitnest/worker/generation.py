@@ -13,7 +13,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from .messages import RequestError, _error_response, _exception_error, _input_files, _string_list
+from .messages import RequestError, _error_response, _exception_error, _input_files, _optimise, _string_list
 from .names import _source_model_name
 from .output import _generated_models, _neutralise_timestamps, _write_log
 from .pipeline import _run_code_generation
@@ -28,7 +28,8 @@ def op_generate(request: dict[str, Any]) -> dict[str, Any]:
     ``{"name", "kind", "source_model", "paired", "header", "source", "register_call",
     "recordables"}``; ``register_call`` is the statement of NESTML's module template (from the
     generated ``<module_name>.cpp``) that registers the model. NESTML also emits the unpaired
-    neuron of every pair (unless ``paired_only``): it is listed with ``"paired": false``. The
+    neuron of every pair (unless ``paired_only``, which only the optimised path honours): it is
+    listed with ``"paired": false``. The
     timestamp that NESTML writes into every file is removed, so the output depends only on the
     inputs (given ``PYTHONHASHSEED=0``).
     """
@@ -41,12 +42,13 @@ def op_generate(request: dict[str, Any]) -> dict[str, Any]:
     nest_version = request.get("nest_version") or installed_nest_version()
     if not isinstance(nest_version, str):
         raise RequestError("'nest_version' must be a string such as 'v3.10.0'")
-    paired_only = _flag(request, "paired_only")
+    optimise = _optimise(request)
+    paired_only = _flag(request, "paired_only") and optimise
 
     from pynestml.frontend.frontend_configuration import FrontendConfiguration
     from pynestml.utils.logger import Logger
 
-    _configure_nestml(files, target_dir, module_name=module_name)
+    _configure_nestml(files, target_dir, module_name=module_name, optimise=optimise)
     models, errors = _parse_and_validate(files)
     if errors:
         return _error_response(errors)
@@ -57,7 +59,8 @@ def op_generate(request: dict[str, Any]) -> dict[str, Any]:
     file_of_artifact = {os.path.basename(f): f for f in files}
     branch_errors: list[dict[str, Any]] = []
     try:
-        branch_errors = _run_code_generation([m for _, m in models], codegen_opts, paired_only, file_of_artifact)
+        branch_errors = _run_code_generation([m for _, m in models], codegen_opts, paired_only, file_of_artifact,
+                                             optimise)
         crash: BaseException | None = None
     except (Exception, SystemExit) as exc:  # noqa: BLE001 -- report NESTML failures as errors
         crash = exc

@@ -52,3 +52,11 @@ def _input_files(request: dict[str, Any]) -> list[str]:
         if not os.path.isabs(path) or not os.path.isfile(path):
             raise RequestError(f"not an absolute path of an existing file: {path!r}")
     return files
+
+
+def _optimise(request: dict[str, Any]) -> bool:
+    """The request's ``optimise`` flag (default true): false asks for NESTML's plain path."""
+    value = request.get("optimise", True)
+    if not isinstance(value, bool):
+        raise RequestError("'optimise' must be true or false")
+    return value

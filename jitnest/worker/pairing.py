@@ -25,7 +25,7 @@ from typing import Any
 
 from .describe import describe_model
 from .generation import _normalise_pairs, _string_map
-from .messages import RequestError, _error_response, _exception_error, _input_files
+from .messages import RequestError, _error_response, _exception_error, _input_files, _optimise
 from .names import SUFFIX, _source_model_name
 from .validation import _configure_nestml, _logged_errors, _parse_and_validate
 
@@ -47,7 +47,7 @@ def op_describe_pair(request: dict[str, Any]) -> dict[str, Any]:
     from pynestml.utils.logger import Logger
 
     with tempfile.TemporaryDirectory(prefix="jitnest_pair_") as scratch:
-        _configure_nestml(files, os.path.join(scratch, "target"))
+        _configure_nestml(files, os.path.join(scratch, "target"), optimise=_optimise(request))
         models, errors = _parse_and_validate(files)
         if errors:
             return _error_response(errors)

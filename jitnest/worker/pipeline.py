@@ -3,7 +3,8 @@
 :func:`_run_code_generation` is NESTML's ``process()`` without its builder and report directory;
 with ``paired_only`` it drops the unpaired twins of paired neurons and renders the synapses in a
 forked child (:class:`_SynapseBranch`) while this process renders the neurons. Errors of the child
-come back as error entries (see :mod:`.messages`).
+come back as error entries (see :mod:`.messages`). Without ``optimise`` it runs NESTML's own
+``transform_models`` and ``generate_code``, nothing else (the plain path).
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from .validation import _logged_errors
 
 
 def _run_code_generation(models: list[Any], codegen_opts: dict[str, Any], paired_only: bool = False,
-                         file_of_artifact: dict[str, str] | None = None) -> list[dict[str, Any]]:
+                         file_of_artifact: dict[str, str] | None = None,
+                         optimise: bool = True) -> list[dict[str, Any]]:
     """NESTML's ``process()`` after validation, minus its builder and its report directory.
 
     ``process()`` builds the code generator without options (so it always starts the NEST version
@@ -34,6 +36,10 @@ def _run_code_generation(models: list[Any], codegen_opts: dict[str, Any], paired
     that needs only the pair pays for in ODE analysis, rendering and compiling. The synapses are
     then transformed, analysed and rendered in a forked child beside the neurons (``_SynapseBranch``;
     ``JITNEST_NESTML_SPLIT=0``: all in this process). Returns the errors the child reported.
+
+    Without ``optimise`` (NESTML's plain path, for a NESTML jitnest was not tested with) the models
+    go through NESTML's own ``transform_models`` and ``generate_code`` in NESTML's order, twins
+    included, all in this process.
     """
     from pynestml.exceptions.code_generator_options_exception import CodeGeneratorOptionsException
     from pynestml.frontend import pynestml_frontend as frontend
@@ -48,6 +54,13 @@ def _run_code_generation(models: list[Any], codegen_opts: dict[str, Any], paired
     limit = sys.getrecursionlimit()
     sys.setrecursionlimit(max(limit, 10000))  # as NESTML's command line does: deep generated expressions
     branch: _SynapseBranch | None = None
+    if not optimise:  # NESTML's own steps, in its order (the models in input order, not through a set)
+        try:
+            plain_models, plain_metadata = frontend.transform_models(transformers, models)
+            frontend.generate_code(code_generator, plain_models, plain_metadata)
+        finally:
+            sys.setrecursionlimit(limit)
+        return []
     try:
         # frontend.transform_models(), with the twins dropped right after pairing (before ODE analysis)
         metadata: dict[str, dict[str, Any]] = {}

@@ -16,7 +16,7 @@ connection.
 
 Requests
 --------
-``{"op": "parse", "files": [abs paths], "synapse_models": [names] (optional)}``
+``{"op": "parse", "files": [abs paths], "synapse_models": [names] (optional), "optimise": bool (optional)}``
     Parse and validate (NESTML's context conditions, "CoCos") without generating code. Response
     ``{"ok": true, "models": [MODEL, ...], "seconds": float}``. See :func:`.describe.describe_model`
     for MODEL.
@@ -24,7 +24,8 @@ Requests
 ``{"op": "generate", "files": [...], "target_dir": abs dir (empty or absent), "module_name": "...module",
 "neuron_synapse_pairs": [...], "weight_variable": {...}, "delay_variable": {...},
 "nest_version": "v3.10.0" (optional), "synapse_models": [...] (optional),
-"codegen_opts": {...} (optional, extra NESTML NEST-target options), "paired_only": bool (optional)}``
+"codegen_opts": {...} (optional, extra NESTML NEST-target options), "paired_only": bool (optional),
+"optimise": bool (optional)}``
     Generate NEST C++ code with ``suffix="_nestml"``; no build. See :func:`.generation.op_generate`.
 
 ``{"op": "describe_pair", "files": [...], "neuron": name, "synapses": {name: {"post_ports": [...],
@@ -34,6 +35,11 @@ Requests
 
 ``parse`` also takes ``"model_options": {model: {option: value}}`` (the user's weight/delay
 variables, post and vt ports, strictly synaptic variables; see :func:`.describe.describe_synapse`).
+
+``"optimise": false`` (default true) asks for NESTML's plain path: none of the speed-ups that reach
+into NESTML's internals (the lexer's start-state cache, see :mod:`.patches`; the twin-free,
+split pipeline, see :mod:`.pipeline`), NESTML's own generation pipeline order. jitnest's client
+asks for it with a NESTML version jitnest was not tested with, or ``JITNEST_OPTIMISE=0``.
 
 Errors (any op)
     ``{"ok": false, "errors": [{"file", "line", "column", "model", "message", "code"}, ...]}``;

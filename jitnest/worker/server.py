@@ -5,13 +5,15 @@ imports them once, listens on the Unix socket ``SOCKET``, prints ``ready`` on st
 every connection in a child made by ``fork()``: each request still starts from a state on which
 NESTML never ran (the server itself only imports), exactly like a fresh process, but without the
 imports. A connection sends ``{"request": REQUEST, "log_file": abs path}`` and closes its sending
-side; the child sends the response back (as :mod:`.protocol` would print it) and exits; everything
-it prints goes to ``log_file``. A child that dies without answering closes the connection
-unanswered. The server exits when its stdin reaches end of file (its parent has gone) or after
-``--idle SECONDS`` without a request (it holds ~115 MB; the parent starts a new one when it needs
-one again). With ``--detached`` (a server shared by several processes) it ignores its stdin and
-SIGHUP, writes its process ID to ``SOCKET.pid`` and removes the socket and that file when it exits,
-unless a newer server has replaced them.
+side; the child writes its process ID to ``log_file + ".pid"`` (so that a client whose time limit
+is up can kill it and its descendants), sends the response back (as :mod:`.protocol` would print
+it) and exits; everything it prints goes to ``log_file``. A child that dies without answering
+closes the connection unanswered. A connection that sends ``{"ping": true}`` gets
+``{"pong": true}``: the server is alive and forks. The server exits when its stdin reaches end of
+file (its parent has gone) or after ``--idle SECONDS`` without a request (it holds ~115 MB; the
+parent starts a new one when it needs one again). With ``--detached`` (a server shared by several
+processes) it ignores its stdin and SIGHUP, writes its process ID to ``SOCKET.pid`` and removes
+the socket and that file when it exits, unless a newer server has replaced them.
 """
 
 from __future__ import annotations
@@ -117,6 +119,12 @@ def _serve_connection(connection: socket.socket) -> None:
         while chunk := connection.recv(1 << 16):
             chunks.append(chunk)
         envelope = json.loads(b"".join(chunks))
+        if envelope.get("ping"):
+            connection.sendall(b'{"pong": true}\n')
+            status = 0
+            return
+        with open(envelope["log_file"] + ".pid", "w") as pid_file:
+            pid_file.write(f"{os.getpid()}\n")
         log_fd = os.open(envelope["log_file"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         os.dup2(log_fd, 1)
         os.dup2(log_fd, 2)

@@ -27,17 +27,20 @@ def _configure_nestml(
     module_name: str | None = None,
     codegen_opts: dict[str, Any] | None = None,
     suffix: str = SUFFIX,
+    optimise: bool = True,
 ) -> None:
     """Initialise NESTML's global configuration, logger and predefined symbols for one run.
 
     NESTML appends ``suffix`` to model names already while parsing; parse uses ``""`` so that models
-    are described by their source names.
+    are described by their source names. Without ``optimise`` NESTML's lexer is left as it is
+    (the start-state cache relies on the lexer's internals, see :mod:`.patches`).
     """
     from pynestml.frontend import pynestml_frontend as frontend
 
     _install_syntax_error_hook()
     _keep_compiled_templates()
-    _cache_lexer_start_states()
+    if optimise:
+        _cache_lexer_start_states()
     # Logging level ERROR: NESTML still records every message in Logger.log (we read them from
     # there); it only *prints* errors, and those go to stderr.
     frontend.configure_front_end(

@@ -23,7 +23,9 @@ def test_defaults(environ) -> None:
     settings = config.settings()
     assert settings.log_level == "INFO" and not settings.quiet
     assert settings.use_pch and settings.prebuild and settings.nestml_server and settings.nestml_split
+    assert settings.optimise
     assert settings.build_jobs >= 1 and settings.cxxflags == () and settings.model_path == ()
+    assert settings.compile_timeout == 1800.0 and settings.nestml_timeout == 1200.0
 
 
 def test_values_are_read_and_follow_the_environment(environ, tmp_path) -> None:
@@ -36,12 +38,17 @@ def test_values_are_read_and_follow_the_environment(environ, tmp_path) -> None:
     assert settings.quiet and settings.log_level == "WARNING"
     assert settings.build_jobs == 3 and settings.cxxflags == ("-O3", "-march=native") and not settings.use_pch
     assert settings.cache_dir == tmp_path
+    environ.setenv("JITNEST_COMPILE_TIMEOUT", "0")
+    environ.setenv("JITNEST_NESTML_TIMEOUT", "2.5")
+    assert config.settings().compile_timeout is None and config.settings().nestml_timeout == 2.5
     environ.setenv("JITNEST_LOG_LEVEL", "debug")
     assert config.settings().log_level == "DEBUG" and not config.settings().quiet
 
 
 @pytest.mark.parametrize("name, value", [("JITNEST_PCH", "maybe"), ("JITNEST_BUILD_JOBS", "two"),
-                                         ("JITNEST_BUILD_JOBS", "-1"), ("JITNEST_LOG_LEVEL", "LOUD")])
+                                         ("JITNEST_BUILD_JOBS", "-1"), ("JITNEST_LOG_LEVEL", "LOUD"),
+                                         ("JITNEST_COMPILE_TIMEOUT", "soon"), ("JITNEST_NESTML_TIMEOUT", "-5"),
+                                         ("JITNEST_NESTML_TIMEOUT", "nan")])
 def test_malformed_values_name_the_variable(environ, name, value) -> None:
     environ.setenv(name, value)
     with pytest.raises(ValueError, match=name):
