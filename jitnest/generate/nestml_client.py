@@ -26,108 +26,41 @@ import atexit
 import collections
 import contextlib
 import fcntl
-import functools
 import hashlib
 import itertools
 import json
 import os
 import select
 import shutil
-import site
 import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 from .. import processes
-from ..cache.integrity import check_tree, private_dir
 from ..cache.store import cache_root
 from ..config import settings
-from ..errors import ModelProblem
 from ..log import get_logger
-from .identity import WORKER_PACKAGE, nest_version, nestml_identity, nestml_optimised, nestml_version, worker_identity
+from .identity import nest_version, nestml_identity, nestml_optimised, nestml_version, worker_identity
+from .worker_process import (
+    WORKER_COMMAND,
+    WorkerCrash,
+    WorkerResult,
+    WorkerTimeout,
+    run_in_new_process,
+    worker_environment,
+)
 
 __all__ = ["WorkerCrash", "WorkerResult", "WorkerTimeout", "generate", "nest_version", "nestml_identity",
            "nestml_optimised", "nestml_version", "parse", "prestart_server", "requests_made", "worker_identity"]
-WORKER_COMMAND = (sys.executable, "-m", "jitnest.worker")
 _log = get_logger(__name__)
 _SERVER_START_SECONDS = 120.0
 _SERVER_IDLE_SECONDS = 60.0  # then the server exits; the next request starts another one
 _MAX_SOCKET_PATH = 100  # Linux allows 107 bytes for a Unix socket's path
 _PING_SECONDS = 30.0  # a live server forks and answers a ping in milliseconds, even on a loaded machine
-
-
-@dataclass
-class WorkerResult:
-    """The worker's JSON answer and everything it printed to stderr."""
-
-    answer: dict
-    log: str
-
-    @property
-    def ok(self) -> bool:
-        return bool(self.answer.get("ok"))
-
-    def problems(self) -> list[ModelProblem]:
-        return [ModelProblem(file=e.get("file") or "<unknown>", line=e.get("line"),
-                             message=e.get("message", ""), column=e.get("column"))
-                for e in self.answer.get("errors", [])]
-
-
-class WorkerCrash(RuntimeError):
-    """The worker process died without answering; ``log`` holds what it printed."""
-
-    def __init__(self, message: str, log: str) -> None:
-        super().__init__(message)
-        self.log = log
-
-
-class WorkerTimeout(WorkerCrash):
-    """A request ran longer than ``JITNEST_NESTML_TIMEOUT``; its processes were killed."""
-
-    def __init__(self, seconds: float, log: str) -> None:
-        super().__init__(f"NESTML did not answer within {seconds:g} s (JITNEST_NESTML_TIMEOUT); its processes "
-                         "were killed", log)
-        self.seconds = seconds
-
-
-@functools.lru_cache(maxsize=4)
-def _template_cache(root: Path) -> Path:
-    """Where the worker keeps NESTML's compiled templates: checked to be the user's own, files
-    included, once per process (the worker executes them: Jinja2 bytecode)."""
-    path = private_dir(root, root / "templates")
-    check_tree(root, path, "NESTML's compiled templates, which the NESTML worker executes")
-    return path
-
-
-def _worker_environment() -> dict[str, str]:
-    environment = dict(os.environ, PYTHONHASHSEED="0", PYNEST_QUIET="1",
-                       JITNEST_TEMPLATE_CACHE=str(_template_cache(cache_root())))
-    # The worker must import this very jitnest: an installed one is found anyway; a checkout that
-    # this process found through its own sys.path is put first on the worker's path.
-    package_parent = str(WORKER_PACKAGE.parents[1])
-    if package_parent not in site.getsitepackages() and package_parent != site.getusersitepackages():
-        environment["PYTHONPATH"] = os.pathsep.join(p for p in (package_parent, os.environ.get("PYTHONPATH")) if p)
-    return environment
-
-
-def _run_in_new_process(request: dict) -> WorkerResult:
-    try:
-        completed = processes.run(WORKER_COMMAND, input=json.dumps(request), env=_worker_environment(),
-                                  timeout=settings().nestml_timeout)
-    except processes.ProcessTimeout as timeout:
-        raise WorkerTimeout(timeout.seconds, f"{timeout.stdout}\n{timeout.stderr}") from None
-    try:
-        answer = json.loads(completed.stdout.strip().splitlines()[-1])
-    except (IndexError, ValueError):
-        log = f"{completed.stdout}\n{completed.stderr}"
-        raise WorkerCrash(f"NESTML worker exited with status {completed.returncode} without an answer",
-                          log) from None
-    return WorkerResult(answer, completed.stderr)
 
 
 class _ServerUnavailable(Exception):
@@ -273,7 +206,7 @@ class _SharedServer:
                 process = subprocess.Popen(
                     [*WORKER_COMMAND, "--serve", str(self.socket_path),
                      "--idle", str(_SERVER_IDLE_SECONDS), "--detached"],
-                    stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=stderr, env=_worker_environment(),
+                    stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=stderr, env=worker_environment(),
                     cwd=self.socket_path.parent,  # not the starter's, which may be removed while it runs
                     start_new_session=True)  # not killed with this process (Ctrl-C, terminal hang-up)
             ready, _, _ = select.select([process.stdout], [], [], _SERVER_START_SECONDS)
@@ -375,7 +308,7 @@ def _run(request: dict) -> WorkerResult:
                                  "process of its own", unavailable, error)
                     _server_failed = True  # a process of its own still answers, now and from now on
                     break
-    return _run_in_new_process(request)
+    return run_in_new_process(request)
 
 
 def parse(files: list[str], model_options: dict[str, dict] | None = None) -> WorkerResult:

@@ -36,7 +36,7 @@ KINDS: dict[str, tuple[int, str]] = {
     "undefined_function_neuron": (8, r'^Function "frobnicate" is not declared'),
     "assigned_parameter_neuron": (11, r'^Assignment to "tau_m" not allowed'),
     "unit_mismatch_neuron": (8, r"^Operation mV / ms \+/- pA is not defined"),
-    "no_weight_synapse": (11, r"^no weight variable: emit_spike\(\.\.\.\) must be given a plain state or parameter"),
+    "no_weight_synapse": (11, r"^no weight variable: emit_spike\(\.\.\.\) must be given a state or parameter variable"),
 }
 
 

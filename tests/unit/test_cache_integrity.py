@@ -155,7 +155,7 @@ def test_nestml_templates_others_may_write_are_not_executed(cache) -> None:
     (templates / "__jinja2_x.cache").chmod(0o622)
     nestml_client._template_cache.cache_clear()
     with pytest.raises(UnsafeCacheError) as error:
-        nestml_client._worker_environment()
+        nestml_client.worker_environment()
     _refused(error, templates / "__jinja2_x.cache", "chmod go-w")
     nestml_client._template_cache.cache_clear()
 
