@@ -147,17 +147,17 @@ def test_an_inline_source_of_another_user_is_not_compiled(cache) -> None:
 
 
 def test_nestml_templates_others_may_write_are_not_executed(cache) -> None:
-    from jitnest.generate import nestml_client
+    from jitnest.generate import worker_process
 
     templates = cache / "templates" / "jinja2-3"
     templates.mkdir(parents=True, mode=0o700)
     (templates / "__jinja2_x.cache").write_bytes(b"bytecode")
     (templates / "__jinja2_x.cache").chmod(0o622)
-    nestml_client._template_cache.cache_clear()
+    worker_process._template_cache.cache_clear()
     with pytest.raises(UnsafeCacheError) as error:
-        nestml_client.worker_environment()
+        worker_process.worker_environment()
     _refused(error, templates / "__jinja2_x.cache", "chmod go-w")
-    nestml_client._template_cache.cache_clear()
+    worker_process._template_cache.cache_clear()
 
 
 @as_root
