@@ -13,6 +13,7 @@ use it, including the NESTML worker and the cache's command line, which must not
 from __future__ import annotations
 
 import os
+import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +37,8 @@ VARIABLES: dict[str, str] = {
     "JITNEST_PREBUILD": "0: in IPython/Jupyter, do not start builds in the background after each cell",
     "JITNEST_NESTML_SERVER": "0: start one NESTML process per request instead of forking from a server",
     "JITNEST_NESTML_SPLIT": "0: generate a pair's synapses in the same process as its neuron, not beside it",
+    "JITNEST_TRANSFORM": "0: compile NESTML's code as NESTML wrote it; or a comma-separated list of the "
+                         "transformations to apply (default: all, see README \"Generated code\")",
     "JITNEST_TEMPLATE_CACHE": "(set by jitnest for its NESTML worker) where NESTML's compiled templates are kept",
     "JITNEST_TEST_CACHE": "(test suite) keep the test session's module cache in this folder",
 }
@@ -63,6 +66,8 @@ class Settings:
     nestml_server: bool
     nestml_split: bool
     template_cache: str | None
+    # names of the code transformations to apply; None: all of them (``generate.transform``)
+    transform: tuple[str, ...] | None
 
     @property
     def quiet(self) -> bool:
@@ -117,6 +122,18 @@ def _warn_unknown(environ: dict[str, str]) -> None:
             warnings.warn(f"unknown setting {name} (jitnest reads: {known})", RuntimeWarning, stacklevel=3)
 
 
+def _transform(environ: dict[str, str]) -> tuple[str, ...] | None:
+    raw = environ.get("JITNEST_TRANSFORM", "").strip()
+    if not raw or raw.lower() in _FLAGS_TRUE:
+        return None
+    if raw.lower() in _FLAGS_FALSE:
+        return ()
+    names = tuple(sorted({name.strip() for name in raw.split(",") if name.strip()}))
+    if not all(re.fullmatch(r"[a-z_]+", name) for name in names):
+        raise ValueError(f"JITNEST_TRANSFORM={raw!r}: expected 1, 0 or a comma-separated list of transformation names")
+    return names
+
+
 def _read(environ: dict[str, str]) -> Settings:
     _warn_unknown(environ)
     return Settings(
@@ -134,6 +151,7 @@ def _read(environ: dict[str, str]) -> Settings:
         nestml_server=_flag(environ, "JITNEST_NESTML_SERVER", True),
         nestml_split=_flag(environ, "JITNEST_NESTML_SPLIT", True),
         template_cache=environ.get("JITNEST_TEMPLATE_CACHE") or None,
+        transform=_transform(environ),
     )
 
 

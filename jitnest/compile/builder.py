@@ -8,8 +8,8 @@ old code).
 The key covers everything that changes the binary: the unit (models, post ports, weight and
 delay variables, twins), each model's source text, NESTML's version, the toolchain identity
 (compiler, flags, NEST version and build stamp, header origin) and jitnest's own generator
-inputs (``GENERATOR_VERSION``, jitnest's version, the worker's source, the CMake project and the
-registration template).
+inputs (``GENERATOR_VERSION``, jitnest's version, the worker's source, the CMake project, the
+registration template and the code transformations enabled, with their source).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from ..cache import keys
 from ..cache.store import ArtifactStore, CacheEntry, ModuleCache
 from ..config import settings
 from ..errors import BuildError
-from ..generate import codegen, nestml_client, registration
+from ..generate import codegen, nestml_client, registration, transform
 from ..plan.combinations import Plan, Unit
 from .cmake_build import build_command, configure_command, first_compiler_errors, project_files, run_logged
 from .pch import ensure_pch
@@ -40,7 +40,7 @@ GENERATOR_VERSION = 2
 def generator_identity(toolchain: Toolchain) -> str:
     """jitnest's own inputs to a module: its version, the worker, the template, the CMake project."""
     files = [registration.REGISTRATION_TEMPLATE, *project_files(toolchain)]
-    return keys.stable_hash([GENERATOR_VERSION, jitnest_version, nestml_client.worker_identity()]
+    return keys.stable_hash([GENERATOR_VERSION, jitnest_version, nestml_client.worker_identity(), transform.identity()]
                             + [f.read_text() for f in files])
 
 
@@ -174,10 +174,14 @@ class UnitBuilder:
                 raise self._fail(unit, key, str(failure), log, sites_of) from None
             generation_seconds = time.monotonic() - started
             models = registration.select_models(generated, unit.is_combination)
+            # NESTML's files, made faster and smaller where guards allow (generate/transform).
+            transformed_dir = work / "transformed"
+            transformations = transform.stage(source_dir / "src", transformed_dir, models)
             twins = registration.write_module_sources(
-                source_dir / "src", generated_dir, module_name, unit.label, unit.neuron is not None, models,
+                transformed_dir, generated_dir, module_name, unit.label, unit.neuron is not None, models,
                 {s.name: unit.twins_of(s.name) for s in unit.synapses},
                 self.toolchain.registers_single_synapse_variants)
+            shutil.rmtree(transformed_dir)
             configure_log, configured, pch_header = configuring.result()
         log.extend(configure_log)
         if configured.returncode != 0:
@@ -205,6 +209,7 @@ class UnitBuilder:
                         **({"twins": twins[m["name"]]} if m["name"] in twins else {})}
                        for m in models],
             "sources": [{"model": m.name, "path": m.file, "sha256": m.source_sha256} for m in unit.models],
+            "transformations": transformations,
             "nestml_version": nestml_client.nestml_version(),
             "jitnest_version": jitnest_version,
             "toolchain": self.toolchain.identity(),
