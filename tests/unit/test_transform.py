@@ -19,9 +19,10 @@ from test_nestml_worker import run_worker, stdp_pair_request
 
 from jitnest import config
 from jitnest.generate import transform
-from jitnest.generate.transform import cxx, trace_propagators
+from jitnest.generate.transform import cxx, synapse_scratch, trace_propagators
 
 NEURON = "iaf_psc_exp_neuron_nestml__with_stdp_synapse_nestml"
+SYNAPSE = "stdp_synapse_nestml__with_iaf_psc_exp_neuron_nestml"
 TRACE = "__P__post_trace__for_stdp_synapse_nestml__post_trace__for_stdp_synapse_nestml"
 
 
@@ -130,14 +131,50 @@ def test_a_scope_of_another_form_is_left_alone(pair) -> None:
     assert _apply(files, pair) == [] and files == edited
 
 
+def test_synapse_internals_become_locals(pair) -> None:
+    files = _files(pair)
+    original = dict(files)
+    assert synapse_scratch.apply(files, pair[1], {}) == [
+        f"{SYNAPSE}: internals computed in update_internal_state_, not stored"]
+    header = files[f"{SYNAPSE}.h"]
+    code = cxx.code_only(header)
+    assert re.findall(r"\bV_\b", code) == [] and code.count("recompute_internal_variables()") == 2  # declared, defined
+    expression = "std::exp((-V_.__h) / P_.tau_tr_pre)"
+    assert expression in original[f"{SYNAPSE}.h"]
+    assert header.count("const double __jitnest___P__pre_trace__pre_trace = "
+                        + expression.replace("V_.__h", "__jitnest_h") + ";") == 1
+    assert {n: t for n, t in files.items() if n != f"{SYNAPSE}.h"} == {
+        n: t for n, t in original.items() if n != f"{SYNAPSE}.h"}
+
+
+_SEND_START = "    const double __t_spike = e.get_stamp().get_ms();"
+BROKEN_SYNAPSE: dict[str, tuple[str, str]] = {
+    "an internal read in send": (_SEND_START, _SEND_START + "\n    const double x = V_.__P__pre_trace__pre_trace;"),
+    "an internal read before the step is set": (
+        "    V_.__h = timestep;\n", "    S_.pre_trace *= V_.__P__pre_trace__pre_trace;\n    V_.__h = timestep;\n"),
+    "recompute called elsewhere": (_SEND_START, _SEND_START + "\n    recompute_internal_variables();"),
+    "an internal reads state": ("std::exp((-V_.__h) / P_.tau_tr_pre); // as real\n}",
+                                "std::exp((-V_.__h) / P_.tau_tr_pre) * S_.w; // as real\n}"),
+    "an internal of another type": ("    double __h;", "    long __h;"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BROKEN_SYNAPSE))
+def test_synapse_breaking_a_precondition_is_left_as_nestml_wrote_it(pair, case: str) -> None:
+    files = _files(pair)
+    old, new = BROKEN_SYNAPSE[case]
+    files[f"{SYNAPSE}.h"] = _edit(files[f"{SYNAPSE}.h"], old, new)
+    edited = dict(files)
+    assert synapse_scratch.apply(files, pair[1], {}) == []
+    assert files == edited
+
+
 def test_stage_copies_transformed_files_and_lists_what_it_applied(pair, tmp_path, monkeypatch) -> None:
     directory, models = pair
     monkeypatch.delenv("JITNEST_TRANSFORM", raising=False)
     applied = transform.stage(directory, tmp_path / "on", models)
-    assert [a["name"] for a in applied] == ["trace_propagators"]
+    assert [a["name"] for a in applied] == ["trace_propagators", "synapse_scratch"]
     assert (tmp_path / "on" / f"{NEURON}.cpp").read_text() != (directory / f"{NEURON}.cpp").read_text()
-    synapse = next(m["header"] for m in models if m["kind"] == "synapse")
-    assert (tmp_path / "on" / synapse).read_bytes() == (directory / synapse).read_bytes()
     key_on = transform.identity()
 
     monkeypatch.setenv("JITNEST_TRANSFORM", "0")
@@ -146,8 +183,13 @@ def test_stage_copies_transformed_files_and_lists_what_it_applied(pair, tmp_path
     for path in (tmp_path / "off").iterdir():
         assert path.read_bytes() == (directory / path.name).read_bytes()
 
+    monkeypatch.setenv("JITNEST_TRANSFORM", "synapse_scratch,trace_propagators")
+    assert transform.enabled() == ("trace_propagators", "synapse_scratch") and transform.identity() == key_on
     monkeypatch.setenv("JITNEST_TRANSFORM", "trace_propagators")
-    assert transform.enabled() == ("trace_propagators",) and transform.identity() == key_on
+    assert transform.identity() != key_on
+    assert [a["name"] for a in transform.stage(directory, tmp_path / "one", models)] == ["trace_propagators"]
+    synapse = next(m["header"] for m in models if m["kind"] == "synapse")
+    assert (tmp_path / "one" / synapse).read_bytes() == (directory / synapse).read_bytes()
     monkeypatch.setenv("JITNEST_TRANSFORM", "no_such_transformation")
     with pytest.raises(ValueError, match="no_such_transformation"):
         transform.enabled()
