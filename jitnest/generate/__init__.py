@@ -3,6 +3,8 @@
 * ``nestml_client``: the one narrow door to NESTML: requests to the worker process (a shared fork
   server, or one process per request), with NESTML's log kept for errors.
 * ``codegen``: a unit's generated code, once per key, in the generated-code store.
+* ``transform``: guarded, exact rewrites of NESTML's code that make it faster and smaller,
+  applied between generation and the module's sources (one module per transformation).
 * ``registration``: the module's sources and its registration file (``templates/``), which
   registers exactly the unit's models and only the synapse twins the network names.
 
