@@ -162,44 +162,50 @@ def _child(arguments: list[str], variant: str, cache: Path, prefix: list[str] | 
 
 
 def callgrind_instructions(variant: str, case: str, model: str, n: int, indegree: int, sim_ms: float,
-                           cache: Path, out: Path) -> int | None:
+                           cache: Path, out: Path) -> dict:
     """Instructions executed inside ``SimulationManager::run`` during the measured Simulate (the
     process runs uninstrumented, ~10x faster than under full callgrind, until just before it)."""
     valgrind = shutil.which("valgrind")
     if valgrind is None:
-        return None
+        return {}
     target = out / f"callgrind.{model}.{case}.{variant}.out"
     prefix = [valgrind, "--tool=callgrind", "--instr-atstart=no", "--collect-atstart=no",
               f"--toggle-collect={RUN_FUNCTION}", f"--callgrind-out-file={target}"]
-    _child(["callgrind", variant, case, model, str(n), str(indegree), str(sim_ms)], variant, cache, prefix)
+    result = _child(["callgrind", variant, case, model, str(n), str(indegree), str(sim_ms)], variant, cache, prefix)
     for line in target.read_text().splitlines():
         if line.startswith(("summary:", "totals:")):
-            return int(line.split()[1])
-    return None
+            result["instructions"] = int(line.split()[1])
+    return result
 
 
 def _ratio_rows(results: dict, models: list[str]) -> list[dict]:
     rows = []
     for model in models:
         for case in CASES:
-            rounds = results["cpu"][model][case]
-            base = [r["builtin"]["cpu_s"] for r in rounds]
+            rounds = results["cpu"].get(model, {}).get(case, [])
             instructions = results["instructions"].get(model, {}).get(case, {})
             memory = results["memory"].get(model, {}).get(case, {})
             for variant in VARIANTS:
                 cpu = [r[variant]["cpu_s"] for r in rounds]
-                ratios = [c / b for c, b in zip(cpu, base)]
-                count = instructions.get(variant)
+                ratios = [r[variant]["cpu_s"] / r["builtin"]["cpu_s"] for r in rounds]
+                count = instructions.get(variant, {}).get("instructions")
+                base = instructions.get("builtin", {}).get("instructions")
+                # Same network, same seed: the transformed code must give NESTML's spikes exactly.
+                spikes = {v: [r[v]["spikes"] for r in rounds] + [instructions.get(v, {}).get("spikes")]
+                          for v in ("nestml", "jitnest")}
                 rows.append({
                     "model": model, "case": case, "variant": variant,
-                    "cpu_s_median": statistics.median(cpu), "cpu_ratio_median": statistics.median(ratios),
-                    "cpu_ratio_range": [min(ratios), max(ratios)],
+                    "cpu_s_median": statistics.median(cpu) if cpu else None,
+                    "cpu_ratio_median": statistics.median(ratios) if ratios else None,
+                    "cpu_ratio_range": [min(ratios), max(ratios)] if ratios else None,
                     "instructions": count,
-                    "instruction_ratio": count / instructions["builtin"] if count and instructions.get("builtin")
-                    else None,
+                    "instruction_ratio": count / base if count and base else None,
                     "neuron_bytes": memory.get(variant),
-                    "synapse_bytes": rounds[0][variant]["synapse_bytes"],
-                    "rate_hz": statistics.median(r[variant]["rate_hz"] for r in rounds),
+                    "synapse_bytes": (rounds[0][variant] if rounds else instructions.get(variant, {})).get(
+                        "synapse_bytes"),
+                    "rate_hz": statistics.median(r[variant]["rate_hz"] for r in rounds) if rounds
+                    else instructions.get(variant, {}).get("rate_hz"),
+                    "same_spikes_as_nestml": spikes["jitnest"] == spikes["nestml"] if variant == "jitnest" else None,
                 })
     return rows
 
@@ -208,15 +214,20 @@ def table(rows: list[dict]) -> str:
     lines = ["| model | case | variant | CPU s (median) | CPU ratio (median, range) | instructions (10^9) "
              "| instr. ratio | bytes/neuron | bytes/synapse | rate (Hz) |",
              "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+
+    def number(value: float | None, form: str) -> str:
+        return "–" if value is None else format(value, form)
+
     for r in rows:
-        count = f"{r['instructions'] / 1e9:.3f}" if r["instructions"] else "–"
-        ratio = f"{r['instruction_ratio']:.2f}" if r["instruction_ratio"] else "–"
-        low, high = r["cpu_ratio_range"]
-        neuron = f"{r['neuron_bytes']:.0f}" if r["neuron_bytes"] is not None else "–"
-        synapse = str(r["synapse_bytes"]) if r["synapse_bytes"] else "–"
-        lines.append(f"| {r['model']} | {r['case']} | {r['variant']} | {r['cpu_s_median']:.2f} | "
-                     f"{r['cpu_ratio_median']:.2f} ({low:.2f}–{high:.2f}) | {count} | {ratio} | {neuron} | "
-                     f"{synapse} | {r['rate_hz']:.1f} |")
+        cpu = "–"
+        if r["cpu_ratio_median"] is not None:
+            low, high = r["cpu_ratio_range"]
+            cpu = f"{r['cpu_ratio_median']:.2f} ({low:.2f}–{high:.2f})"
+        same = " (spikes ≠ NESTML's!)" if r["same_spikes_as_nestml"] is False else ""
+        lines.append(f"| {r['model']} | {r['case']} | {r['variant']}{same} | {number(r['cpu_s_median'], '.2f')} | "
+                     f"{cpu} | {number(r['instructions'] and r['instructions'] / 1e9, '.3f')} | "
+                     f"{number(r['instruction_ratio'], '.2f')} | {number(r['neuron_bytes'], '.0f')} | "
+                     f"{r['synapse_bytes'] or '–'} | {number(r['rate_hz'], '.1f')} |")
     return "\n".join(lines)
 
 
@@ -234,6 +245,7 @@ def main() -> None:
     parser.add_argument("--callgrind-ms", type=float, default=100.0)
     parser.add_argument("--memory-neurons", type=int, default=100_000)
     parser.add_argument("--no-callgrind", action="store_true")
+    parser.add_argument("--no-cpu", action="store_true", help="skip the CPU rounds (e.g. on a busy machine)")
     parser.add_argument("--out", type=Path, default=HERE / "results")
     parser.add_argument("--cache", type=Path, default=None, help="jitnest cache (default: a folder in --out)")
     options = parser.parse_args()
@@ -257,7 +269,7 @@ def main() -> None:
     for model in models:
         results["cpu"][model] = {case: [] for case in CASES}
         for case in CASES:
-            for repetition in range(options.repetitions):
+            for repetition in range(0 if options.no_cpu else options.repetitions):
                 one_round = {}
                 for variant in VARIANTS:  # interleaved: one round holds every variant
                     one_round[variant] = _child(["run", variant, case, model, str(options.neurons),
