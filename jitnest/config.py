@@ -13,6 +13,7 @@ use it, including the NESTML worker and the cache's command line, which must not
 from __future__ import annotations
 
 import os
+import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +44,8 @@ VARIABLES: dict[str, str] = {
                                "build fails (default 1800; 0: no limit)",
     "JITNEST_NESTML_TIMEOUT": "seconds a NESTML request (parse or generation) may take before its processes are "
                               "killed and the build fails (default 1200; 0: no limit)",
+    "JITNEST_TRANSFORM": "0: compile NESTML's code as NESTML wrote it; or a comma-separated list of the "
+                         "transformations to apply (default: all, see README \"Generated code\")",
     "JITNEST_TEMPLATE_CACHE": "(set by jitnest for its NESTML worker) where NESTML's compiled templates are kept",
     "JITNEST_TEST_CACHE": "(test suite) keep the test session's module cache in this folder",
 }
@@ -74,6 +77,8 @@ class Settings:
     optimise: bool
     compile_timeout: float | None  # None: no limit
     nestml_timeout: float | None
+    # names of the code transformations to apply; None: all of them (``generate.transform``)
+    transform: tuple[str, ...] | None
 
     @property
     def quiet(self) -> bool:
@@ -142,6 +147,18 @@ def _warn_unknown(environ: dict[str, str]) -> None:
             warnings.warn(f"unknown setting {name} (jitnest reads: {known})", RuntimeWarning, stacklevel=3)
 
 
+def _transform(environ: dict[str, str]) -> tuple[str, ...] | None:
+    raw = environ.get("JITNEST_TRANSFORM", "").strip()
+    if not raw or raw.lower() in _FLAGS_TRUE:
+        return None
+    if raw.lower() in _FLAGS_FALSE:
+        return ()
+    names = tuple(sorted({name.strip() for name in raw.split(",") if name.strip()}))
+    if not all(re.fullmatch(r"[a-z_]+", name) for name in names):
+        raise ValueError(f"JITNEST_TRANSFORM={raw!r}: expected 1, 0 or a comma-separated list of transformation names")
+    return names
+
+
 def _read(environ: dict[str, str]) -> Settings:
     _warn_unknown(environ)
     return Settings(
@@ -163,6 +180,7 @@ def _read(environ: dict[str, str]) -> Settings:
         optimise=_flag(environ, "JITNEST_OPTIMISE", True),
         compile_timeout=_seconds(environ, "JITNEST_COMPILE_TIMEOUT", 1800.0),
         nestml_timeout=_seconds(environ, "JITNEST_NESTML_TIMEOUT", 1200.0),
+        transform=_transform(environ),
     )
 
 

@@ -107,6 +107,7 @@ def _module_record(label: str, info: dict) -> dict:
         "models": manifest.get("models", []),
         "sources": sources,
         "combination": manifest.get("unit"),
+        "transformations": [t.get("name") for t in manifest.get("transformations") or []],
         "versions": {
             "nestml": manifest.get("nestml_version"),
             "nest": toolchain.get("nest_version"),

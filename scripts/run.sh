@@ -3,7 +3,7 @@
 #
 #   scripts/run.sh demo     run the STDP demo (examples/stdp_demo.py)
 #   scripts/run.sh test     run the test suite
-#   scripts/run.sh bench memory|build|nest-suite|pynn   run one benchmark (see README, "Measured")
+#   scripts/run.sh bench memory|build|nest-suite|pynn|speed   run one benchmark (see README, "Measured")
 #   scripts/run.sh setup    only set up
 #
 # Set-up is idempotent: Debian packages the compiler needs (when run as root; otherwise it says
@@ -73,7 +73,15 @@ case "${1:-}" in
       build) shift; exec "$VENV/bin/python" benchmarks/build_speed.py "$@" ;;
       nest-suite) shift; exec "$VENV/bin/python" benchmarks/nest_testsuite.py "$@" ;;
       pynn) shift; exec "$VENV/bin/python" benchmarks/pynn_system_tests.py "$@" ;;
-      *) echo "usage: scripts/run.sh bench memory|build|nest-suite|pynn [options]" >&2; exit 2 ;;
+      speed) shift
+        # instruction counts need valgrind (a Debian package); without it those columns stay empty
+        if ! command -v valgrind >/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+          say "installing Debian package: valgrind"
+          apt-get update -qq >/dev/null
+          DEBIAN_FRONTEND=noninteractive apt-get install -y -qq valgrind >/dev/null
+        fi
+        exec "$VENV/bin/python" benchmarks/speed.py "$@" ;;
+      *) echo "usage: scripts/run.sh bench memory|build|nest-suite|pynn|speed [options]" >&2; exit 2 ;;
     esac ;;
   *) echo "usage: scripts/run.sh demo|test|bench ...|setup" >&2; exit 2 ;;
 esac

@@ -11,7 +11,7 @@ ODE-toolbox as installed (the contents of their files, ``nestml_client.nestml_id
 toolchain identity (compiler, flags, NEST version and build stamp, the contents of NEST's headers,
 header origin) and jitnest's own generator inputs (``GENERATOR_VERSION``, jitnest's version, the
 worker's source, the registration module and its templates, the CMake project and the commands
-that run it).
+that run it, the code transformations enabled with their source).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from ..cache import keys
 from ..cache.store import ArtifactStore, CacheEntry, ModuleCache
 from ..config import settings
 from ..errors import BuildError
-from ..generate import codegen, nestml_client, registration
+from ..generate import codegen, nestml_client, registration, transform
 from ..plan.combinations import Plan, Unit
 from ..processes import ProcessTimeout
 from .cmake_build import build_command, configure_command, first_compiler_errors, project_files, run_logged
@@ -47,11 +47,13 @@ def generator_files(toolchain: Toolchain) -> list[Path]:
 
 
 def generator_identity(toolchain: Toolchain) -> str:
-    """jitnest's own inputs to a module: its version, the worker's source and ``generator_files``."""
+    """jitnest's own inputs to a module: its version, the worker's source, ``generator_files`` and the
+    code transformations enabled."""
     project = Path(toolchain.cmake_project_dir)  # names relative to it: keys do not depend on where jitnest is
     files = [(str(f.relative_to(project) if f.is_relative_to(project) else f.name), f.read_text())
              for f in generator_files(toolchain)]
-    return keys.stable_hash([GENERATOR_VERSION, jitnest_version, nestml_client.worker_identity(), files])
+    return keys.stable_hash([GENERATOR_VERSION, jitnest_version, nestml_client.worker_identity(), files,
+                             transform.identity()])
 
 
 def codegen_key(unit: Unit, toolchain: Toolchain) -> str:
@@ -188,10 +190,14 @@ class UnitBuilder:
                 raise self._fail(unit, key, str(failure), log, sites_of) from None
             generation_seconds = time.monotonic() - started
             models = registration.select_models(generated, unit.is_combination)
+            # NESTML's files, made faster and smaller where guards allow (generate/transform).
+            transformed_dir = work / "transformed"
+            transformations = transform.stage(source_dir / "src", transformed_dir, models)
             twins = registration.write_module_sources(
-                source_dir / "src", generated_dir, module_name, unit.label, unit.neuron is not None, models,
+                transformed_dir, generated_dir, module_name, unit.label, unit.neuron is not None, models,
                 {s.name: unit.twins_of(s.name) for s in unit.synapses},
                 self.toolchain.registers_single_synapse_variants)
+            shutil.rmtree(transformed_dir)
             try:
                 configured, pch_header = configuring.result()
             except ProcessTimeout as timeout:
@@ -228,6 +234,7 @@ class UnitBuilder:
                         **({"twins": twins[m["name"]]} if m["name"] in twins else {})}
                        for m in models],
             "sources": [{"model": m.name, "path": m.file, "sha256": m.source_sha256} for m in unit.models],
+            "transformations": transformations,
             "nestml_version": nestml_client.nestml_version(),
             "jitnest_version": jitnest_version,
             "toolchain": self.toolchain.identity(),

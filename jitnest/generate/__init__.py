@@ -5,6 +5,8 @@
   log kept for errors.
 * ``identity``: what produced NESTML's output (NESTML's and ODE-toolbox's files, the worker), for keys.
 * ``codegen``: a unit's generated code, once per key, in the generated-code store.
+* ``transform``: guarded, exact rewrites of NESTML's code that make it faster and smaller,
+  applied between generation and the module's sources (one module per transformation).
 * ``registration``: the module's sources and its registration file (``templates/``), which
   registers exactly the unit's models and only the synapse twins the network names.
 

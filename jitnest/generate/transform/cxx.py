@@ -1,0 +1,94 @@
+"""Small, strict readers of the C++ that NESTML generates (no C++ parser: exact patterns only).
+
+Every helper answers ``None`` (or raises nothing and matches nothing) when the text is not of the
+expected form, so that a transformation built on them leaves code it does not recognise alone.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# Functions an expression may call and still be a pure function of its operands. NESTML renders
+# its mathematical functions with these names (``std::exp``, ``pow``, ...).
+PURE_FUNCTIONS = frozenset({"exp", "expm1", "log", "log10", "log1p", "pow", "sqrt", "cbrt", "sin", "cos", "tan",
+                            "sinh", "cosh", "tanh", "asin", "acos", "atan", "atan2", "fabs", "abs", "floor",
+                            "ceil", "min", "max", "erf", "erfc", "tgamma", "lgamma", "hypot"})
+_NUMBER = r"(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
+_TOKEN = re.compile(rf"\s+|(?P<member>\b[PSV]_\.\w+)|(?P<call>\b(?:std::)?(?P<function>\w+)\s*(?=\())"
+                    rf"|(?P<number>{_NUMBER})|(?P<name>\b[A-Za-z_]\w*)|(?P<operator>[-+*/(),])")
+
+
+def matching_brace(text: str, opening: int) -> int | None:
+    """Index of the ``}`` that closes the ``{`` at ``opening`` (ignoring braces in comments and
+    string literals, which NESTML's debug output has); None if unbalanced."""
+    if text[opening] != "{":
+        return None
+    depth = 0
+    pattern = re.compile(r'//[^\n]*|/\*.*?\*/|"(?:\\.|[^"\\\n])*"|\'(?:\\.|[^\'\\\n])*\'|[{}]', re.S)
+    for match in pattern.finditer(text, opening):
+        token = match.group()
+        if token == "{":
+            depth += 1
+        elif token == "}":
+            depth -= 1
+            if depth == 0:
+                return match.start()
+    return None
+
+
+@dataclass(frozen=True)
+class Function:
+    """A function definition found in a text: its header and its body (without the braces)."""
+
+    start: int  # index of the first character of the definition
+    body_start: int  # index just after ``{``
+    body_end: int  # index of the closing ``}``
+
+    def body(self, text: str) -> str:
+        return text[self.body_start:self.body_end]
+
+
+def find_functions(text: str, header_pattern: str) -> list[Function]:
+    """Definitions whose header (up to and including ``{``) matches ``header_pattern``."""
+    found = []
+    for match in re.finditer(header_pattern + r"\s*\{", text):
+        opening = match.end() - 1
+        closing = matching_brace(text, opening)
+        if closing is not None:
+            found.append(Function(match.start(), opening + 1, closing))
+    return found
+
+
+def expression_operands(expression: str, allowed_names: frozenset[str] = frozenset()) -> set[str] | None:
+    """The ``P_.x``/``S_.x``/``V_.x`` operands of an arithmetic expression, or None unless the
+    expression is built only of those, numbers, ``allowed_names``, ``+ - * / ( ) ,`` and calls of
+    ``PURE_FUNCTIONS``: then evaluating it has no side effect and reads nothing else."""
+    operands: set[str] = set()
+    position = 0
+    while position < len(expression):
+        match = _TOKEN.match(expression, position)
+        if match is None:
+            return None
+        if match.group("member"):
+            operands.add(match.group("member"))
+        elif match.group("call"):
+            if match.group("function") not in PURE_FUNCTIONS:
+                return None
+        elif match.group("name") and match.group("name") not in allowed_names:
+            return None
+        position = match.end()
+    return operands
+
+
+def code_only(text: str) -> str:
+    """``text`` with comments and the contents of string and character literals blanked out
+    (same length, same line breaks), so that searches find code only."""
+    pattern = re.compile(r'//[^\n]*|/\*.*?\*/|"(?:\\.|[^"\\\n])*"|\'(?:\\.|[^\'\\\n])*\'', re.S)
+    return pattern.sub(lambda m: re.sub(r"[^\n]", " ", m.group()), text)
+
+
+def without_comments(line: str) -> str:
+    """``line`` without a trailing ``// ...`` comment (NESTML writes none inside string literals
+    on the lines this is used for), stripped."""
+    return line.split("//", 1)[0].strip()

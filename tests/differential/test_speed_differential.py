@@ -1,0 +1,50 @@
+"""jitnest's code transformations (jitnest/generate/transform) change speed and size, never results.
+
+The same networks run on NESTML's unedited code (the manual workflow's module, the conftest fixture)
+and on jitnest's transformed module: spikes, final weights, per-connection parameters and every value a
+multimeter recorded must be identical, bit for bit. Three networks (tests/networks/speed_network.py):
+homogeneous synapse parameters; parameters that differ per connection, drawn at Connect and set again
+per connection between two Simulate calls; and NEST's built-in stdp_synapse targeting the NESTML neuron
+beside NESTML's. The module is the one the other STDP tests build (no extra compilation).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import NETWORKS, run_python
+
+pytestmark = pytest.mark.slow
+
+
+def _run(mode: str, module: str, out: Path, variant: str) -> dict:
+    run_python(NETWORKS / "speed_network.py", mode, module, str(out), variant)
+    return json.loads(out.read_text())
+
+
+@pytest.mark.parametrize("variant", ["homogeneous", "heterogeneous", "builtin"])
+def test_transformed_module_equals_nestmls_code(manual_stdp_module, tmp_path, variant, cache_dir):
+    manual = _run("manual", str(manual_stdp_module), tmp_path / "manual.json", variant)
+    jit = _run("jitnest", "-", tmp_path / "jitnest.json", variant)
+
+    assert len(manual["senders"]) > 1000, "the network must be active for the comparison to mean anything"
+    assert len(set(manual["nestml"]["weight"])) > 10, "STDP must have changed the weights"
+    assert len(manual["recorded"]["V_m"]) > 10000
+    for key in ("senders", "times"):
+        assert jit[key] == manual[key], key
+    for key, values in manual["recorded"].items():
+        assert jit["recorded"][key] == values, key
+    assert jit["nestml"] == manual["nestml"]
+    if variant == "heterogeneous":
+        assert len(set(manual["nestml"]["tau_tr_pre"])) > 100 and 5.0 in manual["nestml"]["tau_tr_pre"]
+        assert len(set(manual["nestml"]["mu_plus"])) == 2
+    if variant == "builtin":
+        assert jit["builtin"] == manual["builtin"] and len(manual["builtin"]["weight"]) == 30 * 4
+    # The module compared is the transformed one: its manifest says so.
+    applied = [[t["name"] for t in json.loads(m.read_text()).get("transformations") or []]
+               for m in (cache_dir / "modules").glob("*/manifest.json")
+               if "stdp_synapse" in json.loads(m.read_text())["label"]]
+    assert ["trace_propagators"] in applied, applied
+

@@ -1,0 +1,224 @@
+"""The transformation stage (jitnest/generate/transform) on NESTML's real output, without compiling.
+
+NESTML generates the iaf_psc_exp_neuron + stdp_synapse pair once (the worker, as jitnest runs it).
+Each guard is shown to matter: the generated code with one precondition broken (a parameter
+written during update, an internal written elsewhere, ...) is left byte for byte as NESTML wrote it.
+Whether the transformed code computes the same numbers is for the differential tests
+(tests/differential/test_speed_differential.py), which compile it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from test_nestml_worker import run_worker, stdp_pair_request
+
+from jitnest import config
+from jitnest.generate import transform
+from jitnest.generate.transform import cxx, synapse_scratch, trace_propagators
+
+NEURON = "iaf_psc_exp_neuron_nestml__with_stdp_synapse_nestml"
+SYNAPSE = "stdp_synapse_nestml__with_iaf_psc_exp_neuron_nestml"
+TRACE = "__P__post_trace__for_stdp_synapse_nestml__post_trace__for_stdp_synapse_nestml"
+
+
+@pytest.fixture(scope="module")
+def pair(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dict[str, Any]]]:
+    """NESTML's unedited files for the STDP pair and the worker's model list (paired models only)."""
+    target = tmp_path_factory.mktemp("pair") / "code"
+    response = run_worker(stdp_pair_request(target))
+    assert response["ok"], response
+    models = [m for m in response["models"] if m.get("paired")]
+    (target / "models.json").write_text(json.dumps(models))
+    return target, models
+
+
+def _files(pair: tuple[Path, list[dict[str, Any]]]) -> dict[str, str]:
+    directory, models = pair
+    names = [m["header"] for m in models] + [m["source"] for m in models if m.get("source")]
+    return {name: (directory / name).read_text() for name in names}
+
+
+def _apply(files: dict[str, str], pair: tuple[Path, list[dict[str, Any]]]) -> list[str]:
+    return trace_propagators.apply(files, pair[1], {})
+
+
+def test_trace_getter_and_set_spiketime_compute_only_their_propagator(pair) -> None:
+    files = _files(pair)
+    original = dict(files)
+    notes = _apply(files, pair)
+    assert notes == [f"{NEURON}: 3 scopes compute only the propagators they read"]
+    source = files[f"{NEURON}.cpp"]
+    assert "recompute_internal_variables(true)" not in source and "old___h" not in source
+    # NESTML's own expression for the propagator, with the temporary step as a local:
+    internals = trace_propagators.read_internals(original[f"{NEURON}.cpp"], NEURON)
+    assert internals is not None
+    expression = internals.expression(TRACE)
+    assert expression == "std::exp((-V_.__h) / P_.tau_tr_post__for_stdp_synapse_nestml)"
+    local = f"const double __jitnest_{TRACE} = {expression.replace('V_.__h', '__jitnest_h')};"
+    assert source.count(local) == 3
+    # the rest of the neuron and the synapse are untouched
+    assert {n: t for n, t in files.items() if n != f"{NEURON}.cpp"} == {
+        n: t for n, t in original.items() if n != f"{NEURON}.cpp"}
+    assert source.count("recompute_internal_variables()") == original[f"{NEURON}.cpp"].count(
+        "recompute_internal_variables()")
+
+
+def _edit(text: str, old: str, new: str, count: int = 1) -> str:
+    assert text.count(old) >= count, old
+    return text.replace(old, new, count)
+
+
+_UPDATE_START = "  for ( long lag = from ; lag < to ; ++lag )\n  {\n"
+# Each edit breaks one precondition that makes the rewrite exact (see trace_propagators' docstring).
+BROKEN: dict[str, tuple[str, str, str]] = {
+    "parameter written during update": (
+        "cpp", _UPDATE_START, _UPDATE_START + "    P_.tau_tr_post__for_stdp_synapse_nestml *= 1.0;\n"
+        "    P_.tau_tr_post__for_stdp_synapse_nestml = 2 * P_.tau_tr_post__for_stdp_synapse_nestml;\n"),
+    "internal written outside recompute": (
+        "cpp", _UPDATE_START, _UPDATE_START + f"    V_.{TRACE} = 0.5;\n"),
+    "step changed without recomputing": (
+        "cpp", _UPDATE_START, _UPDATE_START + "    V_.__h = 0.2;\n"),
+    "internal reads a state variable": (
+        "cpp", "V_.__P__V_m__V_m = std::exp((-V_.__h) / P_.tau_m);",
+        "V_.__P__V_m__V_m = std::exp((-V_.__h) / P_.tau_m) * S_.V_m;"),
+    "internal reads a later internal": (
+        "cpp", "V_.__P__I_syn_exc__I_syn_exc = std::exp((-V_.__h) / P_.tau_syn_exc);",
+        "V_.__P__I_syn_exc__I_syn_exc = std::exp((-V_.__h) / P_.tau_syn_exc) * V_.__P__V_m__V_m;"),
+    "internal calls a function with effects": (
+        "cpp", "V_.__P__V_m__V_m = std::exp((-V_.__h) / P_.tau_m);",
+        "V_.__P__V_m__V_m = std::exp((-V_.__h) / get_tau_m());"),
+    "branches of recompute differ": (
+        "cpp", "V_.__P__refr_t__refr_t = 1; // as real", "V_.__P__refr_t__refr_t = 2; // as real"),  # the if branch
+    "parameter setter called outside set_status": (
+        "cpp", _UPDATE_START, _UPDATE_START + "    set_tau_tr_post__for_stdp_synapse_nestml(3.0);\n"),
+    "internal setter called": (
+        "cpp", _UPDATE_START, _UPDATE_START + f"    set_{TRACE}(3.0);\n"),
+    "another partial recomputation": (
+        "cpp", _UPDATE_START, _UPDATE_START + "    recompute_internal_variables(true);\n"),
+    "integration code calls a function": (
+        "cpp", "_tmp = V_.__P__post_trace", "_tmp = get_t() * V_.__P__post_trace"),
+    "spike time with an offset": (
+        "cpp", "set_spiketime(nest::Time::step(origin.get_steps() + lag + 1));",
+        "set_spiketime(nest::Time::step(origin.get_steps() + lag + 1), 0.05);"),
+    "set_status does not recompute": (
+        "h", "  recompute_internal_variables();\n};", "};"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BROKEN))
+def test_code_breaking_a_precondition_is_left_as_nestml_wrote_it(pair, case: str) -> None:
+    files = _files(pair)
+    kind, old, new = BROKEN[case]
+    name = f"{NEURON}.{kind}"
+    files[name] = _edit(files[name], old, new)
+    edited = dict(files)
+    assert _apply(files, pair) == []
+    assert files == edited
+
+
+def test_a_scope_of_another_form_is_left_alone(pair) -> None:
+    """A scope that does not match the pattern exactly (here: one more statement before the
+    recomputation) keeps the neuron as it was, even though the two other scopes would match."""
+    files = _files(pair)
+    files[f"{NEURON}.cpp"] = _edit(files[f"{NEURON}.cpp"], "V_.__h = t;   // from time 0 to the requested time\n",
+                                   "V_.__h = t;   // from time 0 to the requested time\n    S_.V_m += 0.;\n")
+    edited = dict(files)
+    assert _apply(files, pair) == [] and files == edited
+
+
+def test_synapse_internals_become_locals(pair) -> None:
+    files = _files(pair)
+    original = dict(files)
+    assert synapse_scratch.apply(files, pair[1], {}) == [
+        f"{SYNAPSE}: internals computed in update_internal_state_, not stored"]
+    header = files[f"{SYNAPSE}.h"]
+    code = cxx.code_only(header)
+    assert re.findall(r"\bV_\b", code) == [] and code.count("recompute_internal_variables()") == 2  # declared, defined
+    expression = "std::exp((-V_.__h) / P_.tau_tr_pre)"
+    assert expression in original[f"{SYNAPSE}.h"]
+    assert header.count("const double __jitnest___P__pre_trace__pre_trace = "
+                        + expression.replace("V_.__h", "__jitnest_h") + ";") == 1
+    assert {n: t for n, t in files.items() if n != f"{SYNAPSE}.h"} == {
+        n: t for n, t in original.items() if n != f"{SYNAPSE}.h"}
+
+
+_SEND_START = "    const double __t_spike = e.get_stamp().get_ms();"
+BROKEN_SYNAPSE: dict[str, tuple[str, str]] = {
+    "an internal read in send": (_SEND_START, _SEND_START + "\n    const double x = V_.__P__pre_trace__pre_trace;"),
+    "an internal read before the step is set": (
+        "    V_.__h = timestep;\n", "    S_.pre_trace *= V_.__P__pre_trace__pre_trace;\n    V_.__h = timestep;\n"),
+    "recompute called elsewhere": (_SEND_START, _SEND_START + "\n    recompute_internal_variables();"),
+    "an internal reads state": ("std::exp((-V_.__h) / P_.tau_tr_pre); // as real\n}",
+                                "std::exp((-V_.__h) / P_.tau_tr_pre) * S_.w; // as real\n}"),
+    "an internal of another type": ("    double __h;", "    long __h;"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BROKEN_SYNAPSE))
+def test_synapse_breaking_a_precondition_is_left_as_nestml_wrote_it(pair, case: str) -> None:
+    files = _files(pair)
+    old, new = BROKEN_SYNAPSE[case]
+    files[f"{SYNAPSE}.h"] = _edit(files[f"{SYNAPSE}.h"], old, new)
+    edited = dict(files)
+    assert synapse_scratch.apply(files, pair[1], {}) == []
+    assert files == edited
+
+
+def test_stage_copies_transformed_files_and_lists_what_it_applied(pair, tmp_path, monkeypatch) -> None:
+    directory, models = pair
+    monkeypatch.delenv("JITNEST_TRANSFORM", raising=False)
+    applied = transform.stage(directory, tmp_path / "on", models)
+    assert [a["name"] for a in applied] == ["trace_propagators", "synapse_scratch"]
+    assert (tmp_path / "on" / f"{NEURON}.cpp").read_text() != (directory / f"{NEURON}.cpp").read_text()
+    key_on = transform.identity()
+
+    monkeypatch.setenv("JITNEST_TRANSFORM", "0")
+    assert transform.enabled() == () and transform.identity() == "off" != key_on
+    assert transform.stage(directory, tmp_path / "off", models) == []
+    for path in (tmp_path / "off").iterdir():
+        assert path.read_bytes() == (directory / path.name).read_bytes()
+
+    monkeypatch.setenv("JITNEST_TRANSFORM", "synapse_scratch,trace_propagators")
+    assert transform.enabled() == ("trace_propagators", "synapse_scratch") and transform.identity() == key_on
+    monkeypatch.setenv("JITNEST_TRANSFORM", "trace_propagators")
+    assert transform.identity() != key_on
+    assert [a["name"] for a in transform.stage(directory, tmp_path / "one", models)] == ["trace_propagators"]
+    synapse = next(m["header"] for m in models if m["kind"] == "synapse")
+    assert (tmp_path / "one" / synapse).read_bytes() == (directory / synapse).read_bytes()
+    monkeypatch.setenv("JITNEST_TRANSFORM", "no_such_transformation")
+    with pytest.raises(ValueError, match="no_such_transformation"):
+        transform.enabled()
+
+
+def test_identity_changes_with_the_network_facts(monkeypatch) -> None:
+    monkeypatch.delenv("JITNEST_TRANSFORM", raising=False)
+    assert transform.identity({"a": 1}) != transform.identity({"a": 2}) != transform.identity()
+
+
+def test_switch_is_validated(monkeypatch) -> None:
+    monkeypatch.setenv("JITNEST_TRANSFORM", "Bad Name!")
+    with pytest.raises(ValueError, match="JITNEST_TRANSFORM"):
+        config.settings()
+
+
+@pytest.mark.parametrize("expression, operands", [
+    ("std::exp((-V_.__h) / P_.tau)", {"V_.__h", "P_.tau"}),
+    ("P_.a * pow(1. - S_.w, 2) + 1e-3", {"P_.a", "S_.w"}),
+    ("get_t() * P_.a", None),
+    ("P_.a > 0 ? 1 : 2", None),
+    ("B_.x[0]", None),
+])
+def test_expression_operands(expression: str, operands: set[str] | None) -> None:
+    assert cxx.expression_operands(expression) == operands
+
+
+def test_code_only_blanks_comments_and_strings() -> None:
+    text = 'a = 1; // set_spiketime(x)\nstd::cout << "set_spiketime()";\n'
+    blanked = cxx.code_only(text)
+    assert len(blanked) == len(text) and "set_spiketime" not in blanked and blanked.count("\n") == 2
+    assert re.search(r"a = 1;", blanked)
