@@ -3,6 +3,7 @@
 * ``nestml_client``: the one narrow door to NESTML: requests to the worker process (a shared fork
   server, or one process per request, each bounded by ``JITNEST_NESTML_TIMEOUT``), with NESTML's
   log kept for errors.
+* ``answers``: a request's answer, or the crash or time-out instead of one.
 * ``identity``: what produced NESTML's output (NESTML's and ODE-toolbox's files, the worker), for keys.
 * ``codegen``: a unit's generated code, once per key, in the generated-code store.
 * ``registration``: the module's sources and its registration file (``templates/``), which

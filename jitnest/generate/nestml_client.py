@@ -40,15 +40,14 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 from .. import processes
 from ..cache.integrity import check_tree, private_dir
 from ..cache.store import cache_root
 from ..config import settings
-from ..errors import ModelProblem
 from ..log import get_logger
+from .answers import WorkerCrash, WorkerResult, WorkerTimeout
 from .identity import WORKER_PACKAGE, nest_version, nestml_identity, nestml_optimised, nestml_version, worker_identity
 
 __all__ = ["WorkerCrash", "WorkerResult", "WorkerTimeout", "generate", "nest_version", "nestml_identity",
@@ -59,40 +58,6 @@ _SERVER_START_SECONDS = 120.0
 _SERVER_IDLE_SECONDS = 60.0  # then the server exits; the next request starts another one
 _MAX_SOCKET_PATH = 100  # Linux allows 107 bytes for a Unix socket's path
 _PING_SECONDS = 30.0  # a live server forks and answers a ping in milliseconds, even on a loaded machine
-
-
-@dataclass
-class WorkerResult:
-    """The worker's JSON answer and everything it printed to stderr."""
-
-    answer: dict
-    log: str
-
-    @property
-    def ok(self) -> bool:
-        return bool(self.answer.get("ok"))
-
-    def problems(self) -> list[ModelProblem]:
-        return [ModelProblem(file=e.get("file") or "<unknown>", line=e.get("line"),
-                             message=e.get("message", ""), column=e.get("column"))
-                for e in self.answer.get("errors", [])]
-
-
-class WorkerCrash(RuntimeError):
-    """The worker process died without answering; ``log`` holds what it printed."""
-
-    def __init__(self, message: str, log: str) -> None:
-        super().__init__(message)
-        self.log = log
-
-
-class WorkerTimeout(WorkerCrash):
-    """A request ran longer than ``JITNEST_NESTML_TIMEOUT``; its processes were killed."""
-
-    def __init__(self, seconds: float, log: str) -> None:
-        super().__init__(f"NESTML did not answer within {seconds:g} s (JITNEST_NESTML_TIMEOUT); its processes "
-                         "were killed", log)
-        self.seconds = seconds
 
 
 @functools.lru_cache(maxsize=4)
