@@ -3,6 +3,8 @@
 * ``nestml_client``: the one narrow door to NESTML: requests to the worker process (a shared fork
   server, or one process per request, each bounded by ``JITNEST_NESTML_TIMEOUT``), with NESTML's
   log kept for errors.
+* ``worker_process``: one worker process per request, with the environment the worker needs.
+* ``answers``: a request's answer, or the crash or time-out instead of one.
 * ``identity``: what produced NESTML's output (NESTML's and ODE-toolbox's files, the worker), for keys.
 * ``codegen``: a unit's generated code, once per key, in the generated-code store.
 * ``transform``: guarded, exact rewrites of NESTML's code that make it faster and smaller,

@@ -3,8 +3,8 @@
 ``run_in_new_process`` starts ``python -m jitnest.worker`` (``WORKER_COMMAND``) with the
 environment the worker needs (``worker_environment``: ``PYTHONHASHSEED=0``, where NESTML's compiled
 templates are kept, this jitnest on the path), sends one request and reads one JSON answer
-(``WorkerResult``); a worker that dies without answering is a ``WorkerCrash``, one that exceeds
-``JITNEST_NESTML_TIMEOUT`` a ``WorkerTimeout`` (its processes killed). The shared fork server
+(``answers.WorkerResult``); a worker that dies without answering is a ``WorkerCrash``, one that
+exceeds ``JITNEST_NESTML_TIMEOUT`` a ``WorkerTimeout`` (its processes killed). The shared fork server
 (``nestml_client``) starts the same command in serve mode with the same environment.
 """
 
@@ -15,51 +15,16 @@ import json
 import os
 import site
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 from .. import processes
 from ..cache.integrity import check_tree, private_dir
 from ..cache.store import cache_root
 from ..config import settings
-from ..errors import ModelProblem
+from .answers import WorkerCrash, WorkerResult, WorkerTimeout
 from .identity import WORKER_PACKAGE
 
 WORKER_COMMAND = (sys.executable, "-m", "jitnest.worker")
-
-
-@dataclass
-class WorkerResult:
-    """The worker's JSON answer and everything it printed to stderr."""
-
-    answer: dict
-    log: str
-
-    @property
-    def ok(self) -> bool:
-        return bool(self.answer.get("ok"))
-
-    def problems(self) -> list[ModelProblem]:
-        return [ModelProblem(file=e.get("file") or "<unknown>", line=e.get("line"),
-                             message=e.get("message", ""), column=e.get("column"))
-                for e in self.answer.get("errors", [])]
-
-
-class WorkerCrash(RuntimeError):
-    """The worker process died without answering; ``log`` holds what it printed."""
-
-    def __init__(self, message: str, log: str) -> None:
-        super().__init__(message)
-        self.log = log
-
-
-class WorkerTimeout(WorkerCrash):
-    """A request ran longer than ``JITNEST_NESTML_TIMEOUT``; its processes were killed."""
-
-    def __init__(self, seconds: float, log: str) -> None:
-        super().__init__(f"NESTML did not answer within {seconds:g} s (JITNEST_NESTML_TIMEOUT); its processes "
-                         "were killed", log)
-        self.seconds = seconds
 
 
 @functools.lru_cache(maxsize=4)
