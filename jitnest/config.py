@@ -36,6 +36,9 @@ VARIABLES: dict[str, str] = {
     "JITNEST_PREBUILD": "0: in IPython/Jupyter, do not start builds in the background after each cell",
     "JITNEST_NESTML_SERVER": "0: start one NESTML process per request instead of forking from a server",
     "JITNEST_NESTML_SPLIT": "0: generate a pair's synapses in the same process as its neuron, not beside it",
+    "JITNEST_BUILD_SYNC": "how the ranks of an MPI job share a build: lock (default: the cache's file locks, one "
+                          "build per cache folder) or mpi (rank 0 builds, the others wait at an MPI barrier; for one "
+                          "cache folder on a filesystem without working file locks)",
     "JITNEST_TEMPLATE_CACHE": "(set by jitnest for its NESTML worker) where NESTML's compiled templates are kept",
     "JITNEST_TEST_CACHE": "(test suite) keep the test session's module cache in this folder",
 }
@@ -62,6 +65,7 @@ class Settings:
     prebuild: bool
     nestml_server: bool
     nestml_split: bool
+    build_sync: str
     template_cache: str | None
 
     @property
@@ -109,6 +113,16 @@ def _log_level(environ: dict[str, str]) -> str:
     return "WARNING" if _flag(environ, "JITNEST_QUIET", False) else "INFO"
 
 
+def _choice(environ: dict[str, str], name: str, choices: tuple[str, ...]) -> str:
+    """One of ``choices`` (the first is the default)."""
+    raw = environ.get(name, "").strip().lower()
+    if not raw:
+        return choices[0]
+    if raw not in choices:
+        raise ValueError(f"{name}={raw!r}: expected {' or '.join(choices)}")
+    return raw
+
+
 def _warn_unknown(environ: dict[str, str]) -> None:
     for name in environ:
         if name.startswith("JITNEST_") and name not in VARIABLES and name not in _warned:
@@ -133,6 +147,7 @@ def _read(environ: dict[str, str]) -> Settings:
         prebuild=_flag(environ, "JITNEST_PREBUILD", True),
         nestml_server=_flag(environ, "JITNEST_NESTML_SERVER", True),
         nestml_split=_flag(environ, "JITNEST_NESTML_SPLIT", True),
+        build_sync=_choice(environ, "JITNEST_BUILD_SYNC", ("lock", "mpi")),
         template_cache=environ.get("JITNEST_TEMPLATE_CACHE") or None,
     )
 
