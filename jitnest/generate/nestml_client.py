@@ -223,8 +223,10 @@ def _server_socket_path() -> Path | None:
     is too long for a Unix socket, in a private folder under the temporary directory; None if
     neither can be used (then every request starts a worker process of its own)."""
     environment = [*settings().identity(), ("PYTHONPATH", os.environ.get("PYTHONPATH", ""))]
-    identity = hashlib.sha256(json.dumps([sys.executable, worker_identity(), str(cache_root()), environment])
-                              .encode()).hexdigest()[:16]
+    # The host too: a cache folder shared by several machines (MPI ranks on a network filesystem)
+    # holds one socket per machine, as a Unix socket reaches only processes on its own machine.
+    identity = hashlib.sha256(json.dumps([sys.executable, worker_identity(), str(cache_root()), environment,
+                                          socket.gethostname()]).encode()).hexdigest()[:16]
     for directory in (cache_root() / "servers", Path(tempfile.gettempdir()) / f"jitnest-servers-{os.getuid()}"):
         path = directory / f"{identity}.sock"
         if len(str(path)) > _MAX_SOCKET_PATH:
