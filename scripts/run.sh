@@ -150,6 +150,6 @@ case "${1:-}" in
   setup-mpi) setup_mpi ;;
   test-mpi)
     setup_mpi; cd "$ROOT"; shift
-    exec env PYTHONHASHSEED=0 OMP_WAIT_POLICY=PASSIVE "$MPI_VENV/bin/python" -m pytest -m mpi tests/mpi "$@" ;;
+    exec env PYTHONHASHSEED=0 OMP_WAIT_POLICY=PASSIVE "$MPI_VENV/bin/python" -m pytest tests/mpi "$@" ;;
   *) echo "usage: scripts/run.sh demo|test|bench ...|setup|setup-mpi|test-mpi" >&2; exit 2 ;;
 esac

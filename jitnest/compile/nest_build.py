@@ -37,6 +37,8 @@ from ..log import get_logger
 _log = get_logger(__name__)
 _PROBES_FILE = "nest_probes.json"
 # NEST's kernel: the Python extension of PyNEST-NG, or the kernel library a CMake install links it to.
+# Where a compiler finds <mpi.h> without -I (an MPI installed into the system's include folder).
+STANDARD_INCLUDE_DIRS = ("/usr/include", "/usr/local/include")
 _KERNEL_LIBRARY = re.compile(r"(^|/)(nestkernel_api[^/]*\.so|libnestkernel[^/]*\.so[^/]*)$")
 
 
@@ -165,7 +167,7 @@ def mpi_include_dirs(mpiexec: str) -> tuple[tuple[str, ...], str]:
     wrapper = _mpi_compiler(mpiexec)
     folders: list[str] = json.loads(_remembered("mpi-includes", wrapper, lambda: _include_dirs_of(wrapper))) \
         if wrapper else []
-    for folder in [*folders, "/usr/include", "/usr/local/include"]:
+    for folder in [*folders, *STANDARD_INCLUDE_DIRS]:
         header = os.path.join(folder, "mpi.h")
         if os.path.isfile(header):
             return tuple(folders), sha256_file(header)
