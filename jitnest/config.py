@@ -26,8 +26,8 @@ VARIABLES: dict[str, str] = {
     "JITNEST_LOG_LEVEL": "level of jitnest's log messages on stderr (default INFO; e.g. WARNING, DEBUG)",
     "JITNEST_QUIET": "1: no build progress and no INFO messages (the same as JITNEST_LOG_LEVEL=WARNING)",
     "JITNEST_BUILD_JOBS": "parallel compile jobs (default: number of cores)",
-    "JITNEST_NEST_CONFIG": "nest-config of a source-built NEST (default: from PATH, ignored if it lies like the "
-                           "wheel's)",
+    "JITNEST_NEST_CONFIG": "nest-config of a CMake-installed NEST (default: from PATH if its prefix holds the "
+                           "imported nest package; ignored if it lies like the wheel's)",
     "JITNEST_CXXFLAGS": "extra compiler flags (part of the cache key)",
     "JITNEST_CMAKE": "the cmake executable (default: the environment's, else PATH)",
     "JITNEST_NINJA": "the ninja executable (default: the environment's, else PATH)",

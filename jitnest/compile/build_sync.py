@@ -231,7 +231,9 @@ class PlanSync:
                     continue
                 try:
                     entry = self.cache.lookup(key)
-                except CacheIntegrityError:
+                except CacheIntegrityError as error:
+                    if "refusing to load" in str(error):  # not safe to load (owner, permissions): say so now
+                        raise
                     entry = None  # still being renamed into place, or damaged: look again
                 if entry is not None:
                     found[key] = entry
