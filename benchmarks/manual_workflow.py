@@ -57,7 +57,8 @@ def nest_build_flags(nest) -> list[str]:
     kernel = next(Path(nest.__file__).parent.glob("nestkernel_api*.so"))
     symbols = subprocess.run(["nm", "-D", "--defined-only", str(kernel)], capture_output=True, text=True,
                              check=True).stdout
-    new_abi = any("4nest" in line and "cxx11" in line for line in symbols.splitlines())
+    # std::__cxx11:: or the [abi:cxx11] tag; a bare "cxx11" also matches the old ABI's __gnu_cxx::__enable_if
+    new_abi = any("4nest" in line and ("St7__cxx11" in line or "B5cxx11" in line) for line in symbols.splitlines())
     flags = [] if new_abi else ["-D_GLIBCXX_USE_CXX11_ABI=0"]
     if nest.build_info.get("have_mpi"):
         flags += subprocess.run(["mpicxx", "--showme:compile"], capture_output=True, text=True,

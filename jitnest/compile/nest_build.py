@@ -26,7 +26,7 @@ import os
 import re
 import shutil
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,6 +36,7 @@ from ..log import get_logger
 
 _log = get_logger(__name__)
 _PROBES_FILE = "nest_probes.json"
+_PROBES_VERSION = 2  # changes when a probe's answer for the same file may change
 # NEST's kernel: the Python extension of PyNEST-NG, or the kernel library a CMake install links it to.
 # Where a compiler finds <mpi.h> without -I (an MPI installed into the system's include folder).
 STANDARD_INCLUDE_DIRS = ("/usr/include", "/usr/local/include")
@@ -64,7 +65,7 @@ def _remembered(kind: str, path: str, compute: Callable[[], str]) -> str:
         info = os.stat(path)
     except OSError:
         return compute()
-    identity = f"{kind}:{os.path.realpath(path)}:{info.st_size}:{info.st_mtime_ns}"
+    identity = f"{kind}:{_PROBES_VERSION}:{os.path.realpath(path)}:{info.st_size}:{info.st_mtime_ns}"
     store = cache_root() / _PROBES_FILE
     try:
         known = json.loads(store.read_text())
@@ -102,21 +103,30 @@ def kernel_libraries(package_dir: str) -> list[str]:
     return loaded or sorted(str(p) for p in Path(package_dir).glob("nestkernel_api*.so"))
 
 
-def _abi_of_library(path: str) -> str:
-    """"cxx11" or "old" by the NEST symbols ``path`` defines, or "" if it defines none (or nm is missing)."""
-    nm = shutil.which("nm")
-    if nm is None:
-        return ""
+# libstdc++'s new ABI in a mangled name: std::__cxx11:: (e.g. its std::string), or the [abi:cxx11]
+# tag of a function returning such a type. Not just "cxx11": __gnu_cxx::__enable_if mangles as
+# "9__gnu_cxx11__enable_if" in the old ABI too.
+_NEW_ABI_MARKS = ("St7__cxx11", "NSt7__cxx11", "B5cxx11")
+
+
+def abi_of_symbols(symbols: Iterable[str]) -> str:
+    """"cxx11" or "old" by the mangled NEST symbols (``4nest``) among ``symbols``; "" if there are none."""
     found_nest = False
-    for line in _output([nm, "-D", "--defined-only", path]).splitlines():
-        symbol = line.rsplit(" ", 1)[-1]
+    for symbol in symbols:
         if "4nest" not in symbol:
             continue
         found_nest = True
-        # New-ABI strings mangle as std::__cxx11::basic_string, functions returning them carry B5cxx11.
-        if "cxx11" in symbol:
+        if any(mark in symbol for mark in _NEW_ABI_MARKS):
             return "cxx11"
     return "old" if found_nest else ""
+
+
+def _abi_of_library(path: str) -> str:
+    """The ABI of the NEST symbols ``path`` defines (see ``abi_of_symbols``); "" without nm."""
+    nm = shutil.which("nm")
+    if nm is None:
+        return ""
+    return abi_of_symbols(line.rsplit(" ", 1)[-1] for line in _output([nm, "-D", "--defined-only", path]).splitlines())
 
 
 def uses_cxx11_abi(package_dir: str, headers_in_package: bool) -> bool:

@@ -35,6 +35,18 @@ def test_abi_is_read_from_the_symbols_nest_exports(tmp_path):
     assert nest_build._abi_of_library(other) == "", "a library without NEST's symbols tells nothing"
 
 
+def test_abi_marks_are_exact():
+    """The PyPI wheel (old ABI) exports symbols that contain "cxx11" by accident of mangling."""
+    old_wheel = ["_ZSt14__copy_move_a1ILb0EPN4nest20correlation_detector6Spike_ES2_EN9__gnu_cxx11__enable_ifIXsrSt23"
+                 "__is_random_access_iterIT0_NSt15iterator_traitsIS7_E17iterator_categoryEE7__valueESt15_Deque_iterator"
+                 "IT1_RSD_PSD_EE6__typeES7_S7_SG_",
+                 "_ZNK4nest24StructuralPlasticityNode21get_synaptic_elementsESs"]
+    assert nest_build.abi_of_symbols(old_wheel) == "old"
+    assert nest_build.abi_of_symbols(["_ZNK4nest24StructuralPlasticityNode21get_synaptic_elementsB5cxx11Ev"]) == "cxx11"
+    assert nest_build.abi_of_symbols(["_ZN4nest9SPManager21get_synaptic_elementsENSt7__cxx1112basic_stringIcSt11char_"
+                                      "traitsIcESaIcEEERSt6vectorImSaImEERS7_IiSaIiEESA_SD_"]) == "cxx11"
+
+
 def _script(path: Path, text: str) -> str:
     path.write_text("#!/bin/sh\n" + text)
     path.chmod(0o755)
