@@ -103,14 +103,26 @@ setup_mpi() {
     "$(python_interpreter)" -m venv "$MPI_VENV"
     "$MPI_VENV/bin/python" -m pip install -q --upgrade pip
   fi
-  local plan
+  if [ -z "${NEST_MPI_WHEEL:-}" ] && [ "${NEST_MPI_MUSIC:-0}" != 1 ] \
+      && compgen -G "$MPI_VENV/nest-wheel/nest_simulator-${NEST_MPI_VERSION:-3.10.0}-*.whl" >/dev/null \
+      && mpi_nest_installed; then
+    :  # set up before: its NEST stays, even where the wheel cache has been cleared since
+  else
+    install_mpi_nest
+  fi
+  python_env "$MPI_VENV"
+  mpi_nest_installed || { say "NEST in $MPI_VENV has no MPI after the set-up: something replaced it"; exit 1; }
+}
+
+# The MPI wheel (given, cached or built: scripts/nest_mpi_wheel.sh) installed and pinned in $MPI_VENV.
+install_mpi_nest() {
+  local plan wheel pinned
   plan="$("$ROOT/scripts/nest_mpi_wheel.sh" "$MPI_VENV/bin/python" --dry-run)"
   if grep -q '^would run' <<<"$plan"; then
     system_packages "${NEST_BUILD_PACKAGES[@]}"  # NEST is built here: it needs Boost's headers too
   fi
-  local wheel
   wheel="$("$ROOT/scripts/nest_mpi_wheel.sh" "$MPI_VENV/bin/python")"
-  local pinned="$MPI_VENV/nest-wheel/$(basename "$wheel")"
+  pinned="$MPI_VENV/nest-wheel/$(basename "$wheel")"
   if [ ! -f "$pinned" ] || ! cmp -s "$wheel" "$pinned" || ! mpi_nest_installed; then
     say "installing $(basename "$wheel") into $MPI_VENV"
     rm -rf "$MPI_VENV/nest-wheel"
@@ -121,8 +133,6 @@ setup_mpi() {
     "$MPI_VENV/bin/python" -m pip install -q --force-reinstall --no-deps "$pinned"
     "$MPI_VENV/bin/python" -m pip install -q "$pinned"  # its dependencies (numpy, ...)
   fi
-  python_env "$MPI_VENV"
-  mpi_nest_installed || { say "NEST in $MPI_VENV has no MPI after the set-up: something replaced it"; exit 1; }
 }
 
 mpi_nest_installed() {
