@@ -4,7 +4,9 @@
    (On the pip wheel NESTML's own build step then fails because the wheel's nest-config prints
    bogus paths; code generation has succeeded by then, so the error is caught and reported.)
 2. ``g++`` by hand with the flags that work against the wheel (old libstdc++ ABI), one process
-   per .cpp file in parallel, then a link step.
+   per .cpp file in parallel, then a link step. Against a NEST built from source (new ABI) or with
+   MPI (its headers include <mpi.h>), the flags a user would add for it: no old-ABI flag, MPI's
+   include folders from ``mpicxx --showme:compile``.
 3. The user then writes ``nest.Install("/abs/path/<module>.so")`` and the mangled model names.
 
 This file shares no code with jitnest on purpose: a differential test that used jitnest's own
@@ -64,12 +66,27 @@ def generate(out: Path, module: str, spec: dict) -> float:
     return time.monotonic() - started
 
 
+def nest_build_flags(nest) -> list[str]:
+    """The flags this NEST's own build needs: the old-ABI flag for the PyPI wheel (whose kernel
+    exports no std::__cxx11 symbols), MPI's include folders for a NEST built with MPI."""
+    kernel = next(Path(nest.__file__).parent.glob("nestkernel_api*.so"))
+    symbols = subprocess.run(["nm", "-D", "--defined-only", str(kernel)], capture_output=True, text=True,
+                             check=True).stdout
+    # std::__cxx11:: or the [abi:cxx11] tag; a bare "cxx11" also matches the old ABI's __gnu_cxx::__enable_if
+    new_abi = any("4nest" in line and ("St7__cxx11" in line or "B5cxx11" in line) for line in symbols.splitlines())
+    flags = [] if new_abi else ["-D_GLIBCXX_USE_CXX11_ABI=0"]
+    if nest.build_info.get("have_mpi"):
+        flags += subprocess.run(["mpicxx", "--showme:compile"], capture_output=True, text=True,
+                                check=True).stdout.split()
+    return flags
+
+
 def compile_module(out: Path, module: str, jobs: int) -> float:
     import boost_headers
     import nest
 
     nest_include = Path(nest.__file__).parent / "include" / "nest"
-    flags = ["-fPIC", "-O2", "-std=c++20", "-fopenmp", "-DNDEBUG", "-D_GLIBCXX_USE_CXX11_ABI=0",
+    flags = ["-fPIC", "-O2", "-std=c++20", "-fopenmp", "-DNDEBUG", *nest_build_flags(nest),
              f"-I{nest_include}", f"-I{boost_headers.get_include()}", f"-I{out / 'src'}"]
     sources = sorted((out / "src").glob("*.cpp"))
     started = time.monotonic()

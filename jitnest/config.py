@@ -27,8 +27,8 @@ VARIABLES: dict[str, str] = {
     "JITNEST_LOG_LEVEL": "level of jitnest's log messages on stderr (default INFO; e.g. WARNING, DEBUG)",
     "JITNEST_QUIET": "1: no build progress and no INFO messages (the same as JITNEST_LOG_LEVEL=WARNING)",
     "JITNEST_BUILD_JOBS": "parallel compile jobs (default: number of cores)",
-    "JITNEST_NEST_CONFIG": "nest-config of a source-built NEST (default: from PATH, ignored if it lies like the "
-                           "wheel's)",
+    "JITNEST_NEST_CONFIG": "nest-config of a CMake-installed NEST (default: from PATH if its prefix holds the "
+                           "imported nest package; ignored if it lies like the wheel's)",
     "JITNEST_CXXFLAGS": "extra compiler flags (part of the cache key)",
     "JITNEST_CMAKE": "the cmake executable (default: the environment's, else PATH)",
     "JITNEST_NINJA": "the ninja executable (default: the environment's, else PATH)",
@@ -46,6 +46,9 @@ VARIABLES: dict[str, str] = {
                               "killed and the build fails (default 1200; 0: no limit)",
     "JITNEST_TRANSFORM": "0: compile NESTML's code as NESTML wrote it; or a comma-separated list of the "
                          "transformations to apply (default: all, see README \"Generated code\")",
+    "JITNEST_BUILD_SYNC": "how the ranks of an MPI job share a build: lock (default: the cache's file locks, one "
+                          "build per cache folder) or mpi (rank 0 builds, the others wait at an MPI barrier; for one "
+                          "cache folder on a filesystem without working file locks)",
     "JITNEST_TEMPLATE_CACHE": "(set by jitnest for its NESTML worker) where NESTML's compiled templates are kept",
     "JITNEST_TEST_CACHE": "(test suite) keep the test session's module cache in this folder",
 }
@@ -72,6 +75,7 @@ class Settings:
     prebuild: bool
     nestml_server: bool
     nestml_split: bool
+    build_sync: str
     template_cache: str | None
     verify: bool
     optimise: bool
@@ -139,6 +143,16 @@ def _log_level(environ: dict[str, str]) -> str:
     return "WARNING" if _flag(environ, "JITNEST_QUIET", False) else "INFO"
 
 
+def _choice(environ: dict[str, str], name: str, choices: tuple[str, ...]) -> str:
+    """One of ``choices`` (the first is the default)."""
+    raw = environ.get(name, "").strip().lower()
+    if not raw:
+        return choices[0]
+    if raw not in choices:
+        raise ValueError(f"{name}={raw!r}: expected {' or '.join(choices)}")
+    return raw
+
+
 def _warn_unknown(environ: dict[str, str]) -> None:
     for name in environ:
         if name.startswith("JITNEST_") and name not in VARIABLES and name not in _warned:
@@ -175,6 +189,7 @@ def _read(environ: dict[str, str]) -> Settings:
         prebuild=_flag(environ, "JITNEST_PREBUILD", True),
         nestml_server=_flag(environ, "JITNEST_NESTML_SERVER", True),
         nestml_split=_flag(environ, "JITNEST_NESTML_SPLIT", True),
+        build_sync=_choice(environ, "JITNEST_BUILD_SYNC", ("lock", "mpi")),
         template_cache=environ.get("JITNEST_TEMPLATE_CACHE") or None,
         verify=_flag(environ, "JITNEST_VERIFY", True),
         optimise=_flag(environ, "JITNEST_OPTIMISE", True),

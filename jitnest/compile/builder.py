@@ -12,6 +12,9 @@ toolchain identity (compiler, flags, NEST version and build stamp, the contents 
 header origin) and jitnest's own generator inputs (``GENERATOR_VERSION``, jitnest's version, the
 worker's source, the registration module and its templates, the CMake project and the commands
 that run it, the code transformations enabled with their source).
+
+Several processes may build the same plan at once (the ranks of an MPI job): ``build_sync``
+decides which of them builds (``JITNEST_BUILD_SYNC``) and brings a failure to all of them.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from ..errors import BuildError
 from ..generate import codegen, nestml_client, registration, transform
 from ..plan.combinations import Plan, Unit
 from ..processes import ProcessTimeout
+from . import build_sync
 from .cmake_build import build_command, configure_command, first_compiler_errors, project_files, run_logged
 from .pch import ensure_pch
 from .progress import Progress
@@ -66,6 +70,11 @@ def unit_key(unit: Unit, toolchain: Toolchain) -> str:
     """Key of ``unit``'s compiled module."""
     return keys.module_key(unit.describe(), nestml_client.nestml_identity(), toolchain.identity(),
                            generator_identity(toolchain))
+
+
+def _sites(unit: Unit, sites_of: dict[str, list]) -> list:
+    """The user's first line naming each of ``unit``'s models."""
+    return [site for model in unit.models for site in sites_of.get(model.name, [])[:1]]
 
 
 @dataclass(frozen=True)
@@ -109,6 +118,18 @@ class UnitBuilder:
         if not units:
             return {}
         keys_of = {unit: unit_key(unit, self.toolchain) for unit in units}
+        sites_of = sites_of or {}
+        sync = build_sync.PlanSync(self.cache)
+        if sync.follower:  # an MPI rank other than 0 under JITNEST_BUILD_SYNC=mpi: rank 0 builds
+            entries = sync.follow({keys_of[u]: (u.label, _sites(u, sites_of)) for u in units})
+            return {u: BuiltUnit(u, entries[keys_of[u]], False) for u in units if keys_of[u] in entries}
+        labels = ", ".join(u.label for u in units)
+        with sync.leading(keys_of.values()), \
+                build_sync.reporting_termination(labels, [s for u in units for s in _sites(u, sites_of)]):
+            return self._build_units(units, keys_of, sites_of, progress)
+
+    def _build_units(self, units: list[Unit], keys_of: dict[Unit, str], sites_of: dict[str, list],
+                     progress: Progress | None) -> dict[Unit, BuiltUnit]:
         # Only whether an entry is published decides about the header here; get_or_build verifies it.
         cold = [u for u in units if not self.cache.is_published(keys_of[u])]
         own_progress = progress is None
@@ -133,13 +154,21 @@ class UnitBuilder:
         """``unit`` as a published module under ``key`` (``unit_key(unit, toolchain)``)."""
         started = time.monotonic()
         report = progress or Progress(1, quiet=True)
+        sites_of = sites_of or {}
+        seen_failure = build_sync.failure_token(self.cache.root, key)
 
         def build(work: Path) -> dict:
-            return self._build_into(work, unit, key, compile_jobs, report, sites_of or {}, pch)
+            # Under the key's lock: a build that failed while this process waited is not repeated.
+            failed = build_sync.failure_while_waiting(self.cache.root, key, seen_failure, _sites(unit, sites_of))
+            if failed is not None:
+                raise failed
+            return self._build_into(work, unit, key, compile_jobs, report, sites_of, pch)
 
         entry, built_here = self.cache.get_or_build(
             key, build, on_wait=lambda holder: report.stage(unit.label, f"waiting for its build by {holder}"),
             what=unit.label)
+        if built_here:
+            build_sync.clear_failure(self.cache.root, key)
         report.finished(unit.label, time.monotonic() - started, cached=not built_here)
         return BuiltUnit(unit, entry, built_here)
 
@@ -161,8 +190,9 @@ class UnitBuilder:
 
     def _fail(self, unit: Unit, key: str, what: str, log: list[str], sites_of: dict[str, list]) -> BuildError:
         log_path = self.cache.keep_failed_log(key, "\n".join(log))
-        sites = [site for model in unit.models for site in sites_of.get(model.name, [])[:1]]
-        return BuildError(f"building {unit.label} failed: {what}", str(log_path), sites)
+        message = f"building {unit.label} failed: {what}"
+        build_sync.record_failure(self.cache.root, key, message, str(log_path))  # for processes waiting for it
+        return BuildError(message, str(log_path), _sites(unit, sites_of))
 
     def _build_into(self, work: Path, unit: Unit, key: str, compile_jobs: int, progress: Progress,
                     sites_of: dict[str, list], pch: concurrent.futures.Future | None) -> dict:

@@ -2,8 +2,9 @@
 
 The toolchain is probed once per process. Everything in it that can change the binary is
 part of a cache key (``Toolchain.identity``): compiler path and version, NEST's version and
-build stamp, the contents of its headers, the header origin, CMake's version and the flags
-jitnest adds.
+build stamp, the contents of its headers, the header origin, the C++ ABI and MPI of NEST's build
+(``nest_build``: a PyPI wheel and a NEST built from source, with or without MPI, get different
+modules), CMake's version and the flags jitnest adds.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from ..config import settings
 from ..files import sha256_file, write_atomically
 from ..log import get_logger
 from ..pynest import REAL
+from . import nest_build
 
 _log = get_logger(__name__)
 
@@ -50,6 +52,11 @@ class Toolchain:
     nest_headers_sha256: str = ""
     # NEST's headers declare the member that registers one synapse variant (see module.cpp.jinja)
     registers_single_synapse_variants: bool = False
+    # How NEST was built (nest_build): libstdc++'s C++11 ABI or the old one; MPI and its headers.
+    nest_cxx11_abi: bool = False
+    nest_have_mpi: bool = False
+    mpi_include_dirs: tuple[str, ...] = ()
+    mpi_header_sha256: str = ""
 
     def identity(self) -> dict[str, object]:
         """The toolchain facts that go into a module's cache key and manifest."""
@@ -65,6 +72,10 @@ class Toolchain:
             "gsl": bool(self.gsl_include),
             "extra_flags": list(self.extra_flags),
             "registers_single_synapse_variants": self.registers_single_synapse_variants,
+            "nest_abi": "cxx11" if self.nest_cxx11_abi else "pre-cxx11",
+            "nest_have_mpi": self.nest_have_mpi,
+            "mpi_include_dirs": list(self.mpi_include_dirs),
+            "mpi_header_sha256": self.mpi_header_sha256,
         }
 
     def cmake_definitions(self) -> dict[str, str]:
@@ -73,7 +84,10 @@ class Toolchain:
             "CMAKE_BUILD_TYPE": "Release",
             "NEST_PYTHON_PACKAGE": self.nest_python_package,
             "BOOST_INCLUDE_DIR": self.boost_include,
+            "NEST_CXX11_ABI": "ON" if self.nest_cxx11_abi else "OFF",
         }
+        if self.mpi_include_dirs:
+            definitions["NEST_MPI_INCLUDE_DIRS"] = ";".join(self.mpi_include_dirs)
         if self.nest_config:
             definitions["NEST_CONFIG"] = self.nest_config
         if self.gsl_include:
@@ -121,24 +135,6 @@ def _find_tool(name: str, explicit: str | None) -> str | None:
     if local.exists():
         return str(local)
     return shutil.which(name)
-
-
-def _source_built_nest(package_dir: str) -> tuple[str, str] | None:
-    """nest-config of a source-built NEST and the folder of its headers, or None where it is
-    absent or lies (pip wheel)."""
-    candidate = settings().nest_config or shutil.which("nest-config")
-    if not candidate:
-        return None
-    includes = _first_line([candidate, "--includes"])
-    for flag in includes.split():
-        directory = flag.removeprefix("-I")
-        if os.path.isfile(os.path.join(directory, "nest_extension_interface.h")):
-            # The wheel's nest-config points into the wheel itself only by accident of a
-            # rebuild; treat a config whose headers are the package's own as the wheel's.
-            if os.path.abspath(directory).startswith(os.path.abspath(package_dir)):
-                return None
-            return candidate, directory
-    return None
 
 
 def _gsl_include() -> str | None:
@@ -228,9 +224,10 @@ def detect() -> Toolchain:
     except ImportError as error:
         raise ToolchainError("Boost headers not found: pip install boost-headers") from error
     package_dir = os.path.dirname(REAL.__file__)
-    source_built = _source_built_nest(package_dir)
-    nest_config, include_dir = source_built or (None, os.path.join(package_dir, "include", "nest"))
-    config_h = os.path.join(package_dir, "include", "nest", "config.h")
+    try:
+        nest = nest_build.probe(package_dir, settings().nest_config, dict(REAL.build_info))
+    except nest_build.NestBuildError as error:
+        raise ToolchainError(str(error)) from None
     return Toolchain(
         cxx=cxx,
         cxx_version=_tool_version(cxx),
@@ -238,14 +235,18 @@ def detect() -> Toolchain:
         cmake_version=_tool_version(cmake),
         ninja=_find_tool("ninja", settings().ninja),
         nest_python_package=package_dir,
-        nest_config=nest_config,
+        nest_config=nest.nest_config,
         nest_version=str(REAL.__version__),
         nest_build_stamp=str(REAL.build_info.get("built", "")),
-        nest_config_h_sha256=_sha256_of(config_h),
+        nest_config_h_sha256=_sha256_of(os.path.join(nest.include_dir, "config.h")),
         boost_include=boost_headers.get_include(),
         gsl_include=_gsl_include(),
         cmake_project_dir=_cmake_project_dir(),
         extra_flags=settings().cxxflags,
-        registers_single_synapse_variants=single_variant_registration(include_dir, str(REAL.__version__)),
-        nest_headers_sha256=nest_headers_fingerprint(include_dir),
+        registers_single_synapse_variants=single_variant_registration(nest.include_dir, str(REAL.__version__)),
+        nest_headers_sha256=nest_headers_fingerprint(nest.include_dir),
+        nest_cxx11_abi=nest.cxx11_abi,
+        nest_have_mpi=nest.have_mpi,
+        mpi_include_dirs=nest.mpi_include_dirs,
+        mpi_header_sha256=nest.mpi_header_sha256,
     )

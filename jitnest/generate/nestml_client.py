@@ -223,9 +223,12 @@ def _server_socket_path() -> Path | None:
     neither can be used (then every request starts a worker process of its own)."""
     environment = [*settings().identity(), ("PYTHONPATH", os.environ.get("PYTHONPATH", ""))]
     # A server keeps the NESTML it imported: after an upgrade of NESTML (or NEST) it must not
-    # answer for the new one, so what produced the code is part of the server's identity.
+    # answer for the new one, so what produced the code is part of the server's identity. The host
+    # too: a cache folder shared by several machines (MPI ranks on a network filesystem) holds one
+    # socket per machine, as a Unix socket reaches only processes on its own machine.
     identity = hashlib.sha256(json.dumps([sys.executable, worker_identity(), nestml_identity(), nest_version(),
-                                          str(cache_root()), environment]).encode()).hexdigest()[:16]
+                                          str(cache_root()), environment, socket.gethostname()]).encode()
+                              ).hexdigest()[:16]
     for directory in (cache_root() / "servers", Path(tempfile.gettempdir()) / f"jitnest-servers-{os.getuid()}"):
         path = directory / f"{identity}.sock"
         if len(str(path)) > _MAX_SOCKET_PATH:
