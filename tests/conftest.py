@@ -11,6 +11,7 @@ every subprocess it starts, so each distinct module is compiled once per session
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import shutil
@@ -109,3 +110,18 @@ def cell_text(cell) -> str:
         elif "data" in output and "text/plain" in output["data"]:
             parts.append(output["data"]["text/plain"])
     return "\n".join(parts)
+
+
+def caller_line() -> int:
+    """The line number of the statement that called this (for asserting that an error names it)."""
+    return inspect.currentframe().f_back.f_lineno
+
+
+@pytest.fixture
+def fresh_kernel():
+    """A reset kernel (and a new recording) before and after the test."""
+    import jitnest as nest
+
+    nest.ResetKernel()
+    yield
+    nest.ResetKernel()

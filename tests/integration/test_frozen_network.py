@@ -2,25 +2,14 @@
 
 from __future__ import annotations
 
-import inspect
-
 import pytest
+from conftest import caller_line
 
 import jitnest as nest
 from jitnest.errors import NetworkFrozenError
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("fresh_kernel")]
 
-
-def _this_line() -> int:
-    return inspect.currentframe().f_back.f_lineno
-
-
-@pytest.fixture(autouse=True)
-def fresh_kernel():
-    nest.ResetKernel()
-    yield
-    nest.ResetKernel()
 
 
 def test_after_simulate_a_twin_not_named_before_is_refused_at_the_users_line():
@@ -31,7 +20,7 @@ def test_after_simulate_a_twin_not_named_before_is_refused_at_the_users_line():
     nest.Simulate(1.0)
     assert nest.GetDefaults("stdp_synapse_nestml_lbl", "synapse_model") == "stdp_synapse_nestml_lbl"
     with pytest.raises(NetworkFrozenError) as caught:
-        line = _this_line() + 1
+        line = caller_line() + 1
         nest.GetDefaults("stdp_synapse_nestml_hpc")
     message = str(caught.value)
     assert "'stdp_synapse_nestml_hpc'" in message and "_hpc twin of stdp_synapse" in message

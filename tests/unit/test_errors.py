@@ -2,31 +2,21 @@
 
 from __future__ import annotations
 
-import inspect
-
 import pytest
 from conftest import MODELS as TEST_MODELS
+from conftest import caller_line
 
 import jitnest as nest
 from jitnest.errors import ConnectionModelError, NestmlModelError, UnknownModelError
 
 MODELS = TEST_MODELS / "bad"
+pytestmark = pytest.mark.usefixtures("fresh_kernel")
 
-
-def _this_line() -> int:
-    return inspect.currentframe().f_back.f_lineno
-
-
-@pytest.fixture(autouse=True)
-def fresh_kernel():
-    nest.ResetKernel()
-    yield
-    nest.ResetKernel()
 
 
 def test_unknown_model_names_user_line_and_suggests():
     with pytest.raises(UnknownModelError) as caught:
-        line = _this_line() + 1
+        line = caller_line() + 1
         nest.Create("iaf_psc_exp_neurn", 3)
     message = str(caught.value)
     assert f"{__file__}\", line {line}" in message
@@ -37,7 +27,7 @@ def test_unknown_model_names_user_line_and_suggests():
 def test_unknown_synapse_model_in_connect():
     pre = nest.Create("iaf_psc_alpha", 2)
     with pytest.raises(nest.NESTErrors.UnknownModelName) as caught:
-        line = _this_line() + 1
+        line = caller_line() + 1
         nest.Connect(pre, pre, syn_spec={"synapse_model": "stdp_synapse_nestmll"})
     assert f"line {line}" in str(caught.value)
 
@@ -45,7 +35,7 @@ def test_unknown_synapse_model_in_connect():
 def test_nestml_syntax_error_names_model_file_line_and_user_line():
     nest.add_model_file(MODELS / "syntax_error_neuron.nestml")
     with pytest.raises(NestmlModelError) as caught:
-        line = _this_line() + 1
+        line = caller_line() + 1
         nest.Create("syntax_error_neuron", 2)
     message = str(caught.value)
     assert "syntax_error_neuron.nestml:6" in message
@@ -66,7 +56,7 @@ def test_plastic_nestml_synapse_onto_builtin_neuron_is_refused_at_connect():
     pre = nest.Create("iaf_psc_exp_neuron", 2)
     post = nest.Create("iaf_psc_alpha", 2)
     with pytest.raises(ConnectionModelError) as caught:
-        line = _this_line() + 1
+        line = caller_line() + 1
         nest.Connect(pre, post, syn_spec={"synapse_model": "stdp_synapse_nestml"})
     assert "post_spikes" in str(caught.value) and "iaf_psc_alpha" in str(caught.value)
     assert f"line {line}" in str(caught.value)
