@@ -84,6 +84,7 @@ def main() -> None:
 
     if not nest.build_info.get("have_mpi"):
         sys.exit("this NEST has no MPI: run scripts/run.sh bench mpi (the MPI environment)")
+    load_before = os.getloadavg()
     work = Path(tempfile.mkdtemp(prefix="jitnest-mpi-bench-"))
     try:
         (work / "network.py").write_text(SCRIPT)
@@ -107,7 +108,8 @@ def main() -> None:
                   f"plain {statistics.median(plain):.2f} s", file=sys.stderr)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    report = {"date": time.strftime("%Y-%m-%d %H:%M"), "cores": os.cpu_count(), "load_average": os.getloadavg(),
+    report = {"date": time.strftime("%Y-%m-%d %H:%M"), "cores": os.cpu_count(),
+              "load_average_before": load_before, "load_average_after": os.getloadavg(),
               "manual_workflow_seconds": manual_seconds, "rows": rows}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2))

@@ -98,6 +98,8 @@ if [ "$DRY_RUN" = 1 ]; then
   echo "would store: $folder"
   exit 0
 fi
+"$PYTHON" -c 'import os, sys, sysconfig; sys.exit(not os.path.isfile(sysconfig.get_paths()["include"] + "/Python.h"))' \
+  || die "building NEST needs Python's headers for $PYTHON (Debian: apt-get install python3-dev)"
 mkdir -p "$CACHE"
 exec 9>"$CACHE/.lock"
 # One build per machine at a time: a second set-up waits for the first and then takes its wheel.
