@@ -120,7 +120,8 @@ def test_info_by_key_prefix_shows_the_manifest(warm, tmp_path):
 
 def test_info_refuses_unknown_and_ambiguous_prefixes(warm, tmp_path):
     cache, key = _private_copy(warm, tmp_path)
-    twin = key[:4] + "0" * (len(key) - 4)
+    fill = "1" if key[4] == "0" else "0"  # the twin shares exactly the first four characters
+    twin = key[:4] + fill * (len(key) - 4)
     shutil.copytree(cache / "modules" / key, cache / "modules" / twin)
     unknown = _cache_cli(cache, "info", "zz")
     assert unknown.returncode == 1 and "no cache entry" in unknown.stderr
