@@ -114,11 +114,7 @@ class ModuleCache:
 
     def discard(self, key: str) -> None:
         """Move a bad entry out of the way (rename is atomic; deletion may then take its time)."""
-        directory = self.entry_dir(key)
-        if directory.exists():
-            trash = self.root / "tmp" / f"{key}.discarded.{os.getpid()}.{time.time_ns()}"
-            os.rename(directory, trash)
-            shutil.rmtree(trash, ignore_errors=True)
+        _rename_away_and_delete(self.entry_dir(key), self.root / "tmp" / f"{key}.discarded")
 
     def lock_file(self, key: str) -> filelock.FileLock:
         """The per-key lock a build holds (released by the OS if its holder dies)."""
@@ -231,11 +227,7 @@ class ArtifactStore:
 
     def discard(self, key: str) -> None:
         """Rename ``key``'s directory away, then delete it (call under ``lock(key)``)."""
-        directory = self.path(key)
-        if directory.exists():
-            trash = self.root / ".tmp" / f"{key}.removed.{os.getpid()}.{time.time_ns()}"
-            os.rename(directory, trash)
-            shutil.rmtree(trash, ignore_errors=True)
+        _rename_away_and_delete(self.path(key), self.root / ".tmp" / f"{key}.removed")
 
     def get(self, key: str) -> Path | None:
         """The complete artifact ``key``, checked to be the user's own throughout (its files are
@@ -269,3 +261,12 @@ class ArtifactStore:
                 shutil.rmtree(work, ignore_errors=True)
                 raise
         return self.path(key)
+
+
+def _rename_away_and_delete(directory: Path, trash_prefix: Path) -> None:
+    """Rename ``directory`` to a unique name starting with ``trash_prefix`` (atomic: other processes
+    see it whole or not at all), then delete it (which may take its time); nothing if it is gone."""
+    if directory.exists():
+        trash = trash_prefix.with_name(f"{trash_prefix.name}.{os.getpid()}.{time.time_ns()}")
+        os.rename(directory, trash)
+        shutil.rmtree(trash, ignore_errors=True)
