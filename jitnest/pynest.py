@@ -11,6 +11,7 @@ import os
 import sys
 import types
 
+from . import mpi_exit
 from .call_site import register_internal_directory
 
 
@@ -29,6 +30,7 @@ NESTErrors = REAL.NESTErrors
 KernelAttribute = type(type(REAL).__dict__["resolution"])
 
 register_internal_directory(os.path.dirname(REAL.__file__))
+mpi_exit.install(REAL.NumProcesses(), REAL.Rank())
 
 
 def kernel_attribute_names() -> frozenset[str]:

@@ -139,3 +139,48 @@ def test_killed_rank0_with_mpi_sync(tmp_path):
     follower = rank_output(tmp_path / "out", 1)
     assert "in follow" in follower and f'File "{STDP}", line' in follower, follower[-3000:]
     assert not _held_locks(cache)
+
+
+ONE_RANK_FAILS_SCRIPT = """
+import jitnest as nest
+neurons = nest.Create("iaf_psc_alpha", 4, params={"I_e": 400.0})
+if nest.Rank() == 1:
+    raise ValueError("only rank 1 fails")
+nest.Simulate(5.0)   # the other ranks wait here for rank 1 in NEST's collective calls
+nest.Simulate(5.0)
+"""
+
+
+def test_uncaught_exception_on_one_rank_ends_the_job(tmp_path):
+    """Plain PyNEST hangs here: the failed rank waits in MPI_Finalize at exit, the others wait for it
+    in Simulate. jitnest ends the job once the grace period is over."""
+    script = tmp_path / "one_rank_fails.py"
+    script.write_text(ONE_RANK_FAILS_SCRIPT)
+    started = time.monotonic()
+    completed = mpirun(3, str(script), check=False, output_dir=tmp_path / "out", timeout=240)
+
+    assert completed.returncode != 0
+    assert time.monotonic() - started < 180
+    failed = rank_output(tmp_path / "out", 1)
+    assert "ValueError: only rank 1 fails" in failed
+    assert "[jitnest] rank 1 ended with an uncaught exception" in failed
+
+
+ALL_RANKS_FAIL_SCRIPT = """
+import jitnest as nest
+nest.Create("iaf_psc_alpha", 4)
+raise ValueError(f"rank {nest.Rank()} fails")
+"""
+
+
+def test_uncaught_exception_on_every_rank_finalizes_as_plain_nest(tmp_path):
+    """When every rank fails alike, MPI_Finalize returns at once: each rank prints its own error and
+    ends with status 1, with no rank killed by the grace timer."""
+    script = tmp_path / "all_ranks_fail.py"
+    script.write_text(ALL_RANKS_FAIL_SCRIPT)
+    completed = mpirun(2, str(script), check=False, output_dir=tmp_path / "out", timeout=240)
+
+    assert completed.returncode == 1
+    for rank in range(2):
+        assert f"ValueError: rank {rank} fails" in rank_output(tmp_path / "out", rank)
+    assert "exited improperly" not in completed.stdout + completed.stderr
