@@ -16,7 +16,17 @@ from __future__ import annotations
 
 import contextlib
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+
+# How MPI launchers (Open MPI, PMIx, MPICH's Hydra, Slurm's PMI) tell a process its job and rank.
+_MPI_LAUNCH_PREFIXES = ("OMPI_", "PMIX_", "PMI_", "HYDRA_", "HYDI_")
+
+
+def outside_mpi_job(environ: Mapping[str, str]) -> dict[str, str]:
+    """``environ`` without the variables of an MPI launch. A child of an MPI rank that imports NEST
+    (built with MPI) would otherwise join the rank's job as a second copy of that rank (Open MPI lets
+    it: it reports the job's number of processes); without them it starts MPI alone, as one process."""
+    return {key: value for key, value in environ.items() if not key.startswith(_MPI_LAUNCH_PREFIXES)}
 
 
 class ProcessTimeout(Exception):

@@ -25,6 +25,7 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
+from .. import processes
 from ..cache import keys as keys_module
 from ..cache.store import cache_root
 from ..files import write_atomically
@@ -33,6 +34,7 @@ from ..pynest import REAL
 
 _log = get_logger(__name__)
 BASE_SYNAPSE = "static_synapse"
+PROBE_SECONDS = 300.0  # a fresh NEST per key: seconds on a busy machine; bounded all the same
 
 # Tries each key of static_synapse's defaults in SetDefaults with its own default value (a fresh
 # kernel per key); prints the keys NEST accepted as JSON.
@@ -78,8 +80,11 @@ def _writable(keys: list[str]) -> list[str]:
             return cached["writable"]
     except (OSError, ValueError, KeyError):
         pass
-    completed = subprocess.run([sys.executable, "-c", _PROBE.format(model=BASE_SYNAPSE)], capture_output=True,
-                               text=True, check=False, env=_quiet_environment())
+    try:
+        completed = processes.run([sys.executable, "-c", _PROBE.format(model=BASE_SYNAPSE)], timeout=PROBE_SECONDS,
+                                  env=_probe_environment())
+    except processes.ProcessTimeout as error:
+        completed = subprocess.CompletedProcess(error.args, -1, error.stdout, f"{error}\n{error.stderr}")
     try:
         writable = json.loads(completed.stdout.strip().splitlines()[-1])
     except (IndexError, ValueError):
@@ -91,5 +96,6 @@ def _writable(keys: list[str]) -> list[str]:
     return writable
 
 
-def _quiet_environment() -> dict[str, str]:
-    return {**os.environ, "PYNEST_QUIET": "1"}
+def _probe_environment() -> dict[str, str]:
+    """Without NEST's banner; under mpirun, as a process of its own, not a copy of this rank."""
+    return {**processes.outside_mpi_job(os.environ), "PYNEST_QUIET": "1"}
