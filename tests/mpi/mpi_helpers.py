@@ -45,24 +45,25 @@ needs_mpi = [
 ]
 
 
-def mpirun_prefix(processes: int) -> list[str]:
+def mpirun_prefix(processes: int, timeout: float = 600) -> list[str]:
     """mpirun for ``processes`` ranks on this machine: more ranks than cores, no binding to cores
-    (two ranks bound to the same core would take turns), as root if need be."""
-    command = [MPIRUN or "mpirun", "--oversubscribe", "--bind-to", "none"]
+    (two ranks bound to the same core would take turns), as root if need be. After ``timeout``
+    seconds mpirun itself aborts the job, so that no test can hang the suite (and no rank outlives it)."""
+    command = [MPIRUN or "mpirun", "--oversubscribe", "--bind-to", "none", "--timeout", str(int(timeout))]
     if os.geteuid() == 0:
         command.append("--allow-run-as-root")
     return command + ["-np", str(processes)]
 
 
-def mpirun(processes: int, *args: str, env: dict | None = None, timeout: float = 900, check: bool = True,
+def mpirun(processes: int, *args: str, env: dict | None = None, timeout: float = 600, check: bool = True,
            output_dir: Path | None = None, contexts: list[dict] | None = None) -> subprocess.CompletedProcess:
     """Run ``python ARGS`` on ``processes`` ranks (the test session's cache, ``env`` added).
 
     ``output_dir``: each rank's stdout and stderr also go to files there (see ``rank_output``).
     ``contexts``: one environment per rank instead (mpirun's MPMD form: rank i gets ``contexts[i]``),
-    e.g. a cache folder per "node".
+    e.g. a cache folder per "node". After ``timeout`` seconds mpirun aborts the job (and the test fails).
     """
-    command = mpirun_prefix(processes)
+    command = mpirun_prefix(processes, timeout)
     if output_dir is not None:
         command[1:1] = ["--output-filename", str(output_dir)]
     program = [sys.executable, *args]
@@ -75,8 +76,13 @@ def mpirun(processes: int, *args: str, env: dict | None = None, timeout: float =
             if number:
                 command.append(":")
             command += ["-np", "1"] + [part for k, v in context.items() for part in ("-x", f"{k}={v}")] + program
-    completed = subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=str(ROOT),
-                               env={**os.environ, **(env or {})}, check=False)
+    # The margin lets mpirun's own limit end the ranks first; this one only guards against mpirun itself.
+    # errors="replace": the ranks' output interleaves, which can split a UTF-8 character of a progress bar.
+    completed = subprocess.run(command, capture_output=True, text=True, errors="replace", timeout=timeout + 60,
+                               cwd=str(ROOT), env={**os.environ, **(env or {})}, check=False)
+    if "time limit for job execution has been reached" in completed.stdout + completed.stderr:
+        raise AssertionError(f"mpirun: the job ran over its {timeout:.0f} s and was aborted:\n"
+                             f"{completed.stdout[-3000:]}\n{completed.stderr[-5000:]}")
     if check and completed.returncode != 0:
         raise AssertionError(f"mpirun failed ({completed.returncode}):\n{completed.stdout[-3000:]}\n"
                              f"{completed.stderr[-5000:]}")
@@ -94,8 +100,9 @@ def jitnest_error(text: str) -> str:
     starts = [m.start() for m in re.finditer(r"^jitnest\.errors\.\w+: ", text, re.M)]
     assert starts, f"no jitnest error in:\n{text[-3000:]}"
     block = text[starts[-1]:].splitlines()
-    # The message ends where mpirun's own notices or another traceback begin.
-    end = next((i for i, line in enumerate(block) if line.startswith(("-----", "Traceback", "[INFO]"))), len(block))
+    # The message ends where mpirun's own notices, another traceback or a notice of jitnest's begin.
+    end = next((i for i, line in enumerate(block) if line.startswith(("-----", "Traceback", "[INFO]", "[jitnest]"))),
+               len(block))
     return "\n".join(block[:end]).rstrip()
 
 
