@@ -11,7 +11,7 @@
 #      i.e. ~/.cache/jitnest-nest-wheels), one folder per key: NEST version, build options, CPython
 #      tag and platform, compiler and MPI versions. A change of any of them builds a new wheel.
 #   3. A build from NEST's source distribution on PyPI (pip download + pip wheel with
-#      -Dwith-mpi=ON), stored in that cache. About 55 CPU-minutes: half an hour on 2 cores.
+#      -Dwith-mpi=ON), stored in that cache. About 21 CPU-minutes: 11 minutes on 2 idle cores.
 #
 # Settings: NEST_MPI_VERSION (default 3.10.0), NEST_MPI_MUSIC=1 (also -Dwith-music=ON, needs
 # Debian's libmusic-dev), NEST_BUILD_JOBS (default: all cores).
@@ -111,7 +111,7 @@ if [ -n "$wheel" ] && [ -f "$folder/sha256" ]; then
 fi
 work="$(mktemp -d "$CACHE/.build.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
-say "building NEST $VERSION with MPI from its source distribution (once per machine: ~55 CPU-minutes, $JOBS jobs)"
+say "building NEST $VERSION with MPI from its source distribution (once per machine: about 21 CPU-minutes, $JOBS jobs)"
 say "log: $work/build.log (kept in $folder when done)"
 started=$(date +%s)
 build_commands "$work/src" "$work/wheels"

@@ -1,4 +1,4 @@
-"""scripts/nest_mpi_wheel.sh, the source of the MPI environment's NEST, without its half-hour build.
+"""scripts/nest_mpi_wheel.sh, the source of the MPI environment's NEST, without its 11-minute build.
 
 A stand-in for Python answers the script's ``pip download`` and ``pip wheel`` by writing a source
 archive and a wheel of a few bytes (and logging how it was called); everything else runs for real:
