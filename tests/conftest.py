@@ -74,6 +74,42 @@ def manual_stdp_module(tmp_path_factory) -> Path:
     return Path(last_json(completed)["module"])
 
 
+WORKER = [sys.executable, "-m", "jitnest.worker"]
+NESTML_MODELS = Path(sys.prefix) / "models"  # NESTML's model library, as its wheel installs it
+
+
+def run_worker(request: dict, timeout: float = 600) -> dict:
+    """Run one NESTML worker request in a fresh ``python -m jitnest.worker`` (as jitnest starts it
+    without a server); check the process contract (exit 0, exactly one JSON on stdout)."""
+    proc = subprocess.run(WORKER, input=json.dumps(request), capture_output=True, text=True,
+                          env=dict(os.environ, PYTHONHASHSEED="0"), timeout=timeout, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    return json.loads(proc.stdout)  # fails if anything but the response reached stdout
+
+
+def stdp_pair_request(target: Path, **options) -> dict:
+    """A request to generate iaf_psc_exp_neuron paired with stdp_synapse into ``target``."""
+    return {
+        "op": "generate", "target_dir": str(target), "module_name": "jn_test0123module",
+        "files": [str(NESTML_MODELS / "neurons" / "iaf_psc_exp_neuron.nestml"),
+                  str(NESTML_MODELS / "synapses" / "stdp_synapse.nestml")],
+        "neuron_synapse_pairs": [{"neuron": "iaf_psc_exp_neuron",
+                                  "synapses": {"stdp_synapse": {"post_ports": ["post_spikes"]}}}],
+        "weight_variable": {"stdp_synapse": "w"}, "delay_variable": {}, "nest_version": "v3.10.0",
+        **options,
+    }
+
+
+@pytest.fixture(scope="session")
+def generated_stdp_pair(tmp_path_factory) -> dict:
+    """The worker's response to ``stdp_pair_request``: NESTML's code for the STDP pair, generated once
+    per session (a generation costs seconds) for the tests that read it (test_nestml_worker,
+    test_transform); they must not change the files."""
+    response = run_worker(stdp_pair_request(tmp_path_factory.mktemp("generated") / "code"))
+    assert response["ok"], response
+    return response
+
+
 def new_tiny_source(name: str) -> str:
     """tests/models/tiny_neuron.nestml renamed to ``name``, with a comment unique to this call: a
     model whose parse and module are certainly in no cache yet."""

@@ -3,7 +3,8 @@
 The worker runs as a subprocess, ``python -m jitnest.worker`` from the repository root, exactly as
 jitnest starts it; the environment (e.g. ``PYTHONPATH``) is inherited from the test run. Each worker
 call costs a few seconds (NESTML import, parsing); the module-scoped fixtures make one call per
-request kind.
+request kind, and the STDP pair's generation (conftest's ``generated_stdp_pair``) is shared with
+test_transform.
 """
 
 from __future__ import annotations
@@ -17,10 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import NESTML_MODELS as MODELS
+from conftest import WORKER, run_worker, stdp_pair_request
 
 ROOT = Path(__file__).parents[2]
-WORKER = [sys.executable, "-m", "jitnest.worker"]
-MODELS = Path(sys.prefix) / "models"
 IAF_PSC_EXP = MODELS / "neurons" / "iaf_psc_exp_neuron.nestml"
 STDP = MODELS / "synapses" / "stdp_synapse.nestml"
 NEUROMODULATED = MODELS / "synapses" / "neuromodulated_stdp_synapse.nestml"
@@ -29,17 +30,6 @@ TSODYKS = MODELS / "synapses" / "tsodyks_synapse.nestml"
 pytestmark = pytest.mark.skipif(
     not (IAF_PSC_EXP.is_file() and STDP.is_file()), reason="NESTML's model library is not installed"
 )
-
-
-def run_worker(request: dict[str, Any], timeout: float = 600) -> dict[str, Any]:
-    """Run one worker request; check the process contract (exit 0, exactly one JSON on stdout)."""
-    env = dict(os.environ, PYTHONHASHSEED="0")
-    proc = subprocess.run(
-        WORKER, input=json.dumps(request), capture_output=True, text=True,
-        env=env, timeout=timeout, cwd=ROOT,
-    )
-    assert proc.returncode == 0, proc.stderr[-4000:]
-    return json.loads(proc.stdout)  # fails if anything but the response reached stdout
 
 
 def line_of(text: str, fragment: str) -> int:
@@ -148,27 +138,8 @@ def test_parse_error_messages(broken: tuple[dict[str, Any], dict[str, Path], dic
     assert "mss" in messages["unknown_unit"]
 
 
-def stdp_pair_request(target: Path, **options: Any) -> dict[str, Any]:
-    """A request to generate iaf_psc_exp_neuron paired with stdp_synapse into ``target``."""
-    return {
-        "op": "generate", "files": [str(IAF_PSC_EXP), str(STDP)], "target_dir": str(target),
-        "module_name": "jn_test0123module",
-        "neuron_synapse_pairs": [{"neuron": "iaf_psc_exp_neuron",
-                                  "synapses": {"stdp_synapse": {"post_ports": ["post_spikes"]}}}],
-        "weight_variable": {"stdp_synapse": "w"}, "delay_variable": {}, "nest_version": "v3.10.0",
-        **options,
-    }
-
-
-@pytest.fixture(scope="module")
-def generated(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    response = run_worker(stdp_pair_request(tmp_path_factory.mktemp("generated") / "code"))
-    assert response["ok"], response
-    return response
-
-
-def test_generate_models(generated: dict[str, Any]) -> None:
-    models = {m["name"]: m for m in generated["models"]}
+def test_generate_models(generated_stdp_pair: dict[str, Any]) -> None:
+    models = {m["name"]: m for m in generated_stdp_pair["models"]}
     paired_neuron = "iaf_psc_exp_neuron_nestml__with_stdp_synapse_nestml"
     paired_synapse = "stdp_synapse_nestml__with_iaf_psc_exp_neuron_nestml"
     assert set(models) == {"iaf_psc_exp_neuron_nestml", paired_neuron, paired_synapse}
@@ -184,14 +155,14 @@ def test_generate_models(generated: dict[str, Any]) -> None:
     assert "post_trace__for_stdp_synapse_nestml" in models[paired_neuron]["recordables"]
 
 
-def test_generate_files(generated: dict[str, Any]) -> None:
-    target = Path(generated["target_dir"])
-    assert (target / generated["log_file"]).is_file()
-    for model in generated["models"]:
+def test_generate_files(generated_stdp_pair: dict[str, Any]) -> None:
+    target = Path(generated_stdp_pair["target_dir"])
+    assert (target / generated_stdp_pair["log_file"]).is_file()
+    for model in generated_stdp_pair["models"]:
         for name in (model["header"], model["source"]):
-            assert name is None or name in generated["files"]
-    assert "jn_test0123module.cpp" in generated["files"]
-    for name in generated["files"]:
+            assert name is None or name in generated_stdp_pair["files"]
+    assert "jn_test0123module.cpp" in generated_stdp_pair["files"]
+    for name in generated_stdp_pair["files"]:
         text = (target / name).read_text()
         assert not re.search(r"at time: \d", text), name  # timestamps are neutralised
 
@@ -221,7 +192,8 @@ def ask_server(socket_path: Path, request: dict[str, Any]) -> tuple[dict[str, An
     return json.loads(answer), log_file.read_text()
 
 
-def test_server_paired_only_generates_the_same_pair(server: Path, generated: dict[str, Any], tmp_path: Path) -> None:
+def test_server_paired_only_generates_the_same_pair(server: Path, generated_stdp_pair: dict[str, Any],
+                                                    tmp_path: Path) -> None:
     """A forked child of the server, asked for the pair only, writes the pair's files byte for byte
     as a fresh worker process does, and leaves out the neuron alone. (Pair only, the synapse is
     generated in a process of its own, beside the neuron: same bytes as all in one process.)"""
@@ -230,7 +202,7 @@ def test_server_paired_only_generates_the_same_pair(server: Path, generated: dic
     names = {m["name"] for m in response["models"]}
     assert names == {"iaf_psc_exp_neuron_nestml__with_stdp_synapse_nestml",
                      "stdp_synapse_nestml__with_iaf_psc_exp_neuron_nestml"}
-    fresh, forked = Path(generated["target_dir"]), Path(response["target_dir"])
+    fresh, forked = Path(generated_stdp_pair["target_dir"]), Path(response["target_dir"])
     for model in response["models"]:
         for name in filter(None, (model["header"], model["source"])):
             assert (forked / name).read_bytes() == (fresh / name).read_bytes(), name

@@ -1,6 +1,7 @@
 """The transformation stage (jitnest/generate/transform) on NESTML's real output, without compiling.
 
-NESTML generates the iaf_psc_exp_neuron + stdp_synapse pair once (the worker, as jitnest runs it).
+NESTML generates the iaf_psc_exp_neuron + stdp_synapse pair once per session (the worker, as jitnest
+runs it; conftest's ``generated_stdp_pair``, shared with test_nestml_worker).
 Each guard is shown to matter: the generated code with one precondition broken (a parameter
 written during update, an internal written elsewhere, ...) is left byte for byte as NESTML wrote it.
 Whether the transformed code computes the same numbers is for the differential tests
@@ -9,13 +10,11 @@ Whether the transformed code computes the same numbers is for the differential t
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any
 
 import pytest
-from test_nestml_worker import run_worker, stdp_pair_request
 
 from jitnest import config
 from jitnest.generate import transform
@@ -27,14 +26,10 @@ TRACE = "__P__post_trace__for_stdp_synapse_nestml__post_trace__for_stdp_synapse_
 
 
 @pytest.fixture(scope="module")
-def pair(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dict[str, Any]]]:
+def pair(generated_stdp_pair: dict[str, Any]) -> tuple[Path, list[dict[str, Any]]]:
     """NESTML's unedited files for the STDP pair and the worker's model list (paired models only)."""
-    target = tmp_path_factory.mktemp("pair") / "code"
-    response = run_worker(stdp_pair_request(target))
-    assert response["ok"], response
-    models = [m for m in response["models"] if m.get("paired")]
-    (target / "models.json").write_text(json.dumps(models))
-    return target, models
+    models = [m for m in generated_stdp_pair["models"] if m.get("paired")]
+    return Path(generated_stdp_pair["target_dir"]), models
 
 
 def _files(pair: tuple[Path, list[dict[str, Any]]]) -> dict[str, str]:
