@@ -46,6 +46,13 @@ def _keys(env: dict | None = None) -> dict:
     return last_json(run_python(KEYS_SCRIPT, env=env))
 
 
+@pytest.fixture(scope="module")
+def installed_keys() -> dict:
+    """The keys with the installed NESTML, ODE-toolbox and NEST, unchanged: computed once for the
+    tests that compare against them (each computation is a fresh process that imports NEST)."""
+    return _keys()
+
+
 def _site_copy(tmp_path: Path, package: str) -> Path:
     """A copy of an installed package in a folder of its own (a site dir to put on PYTHONPATH)."""
     import importlib.util
@@ -72,9 +79,9 @@ def _edit_keeping_size_and_mtime(path: Path) -> None:
                                            ("pynestml", "codegeneration/resources_nest/point_neuron/"
                                                         "common/NeuronClass.jinja2"),
                                            ("odetoolbox", "shapes.py")])
-def test_a_changed_file_of_nestml_or_odetoolbox_changes_every_key(tmp_path, package, file) -> None:
+def test_a_changed_file_of_nestml_or_odetoolbox_changes_every_key(installed_keys, tmp_path, package, file) -> None:
     """A patched or editable NESTML keeps its version string; the keys follow its files."""
-    original = _keys()
+    original = installed_keys
     site = _site_copy(tmp_path, package)
     env = {"PYTHONPATH": os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")]))}
     copied = _keys(env)
@@ -88,13 +95,13 @@ def test_a_changed_file_of_nestml_or_odetoolbox_changes_every_key(tmp_path, pack
     assert edited["pch"] == copied["pch"], "the precompiled NEST header does not depend on NESTML"
 
 
-def test_a_changed_nest_header_changes_the_module_keys(tmp_path) -> None:
+def test_a_changed_nest_header_changes_the_module_keys(installed_keys, tmp_path) -> None:
     """A NEST rebuilt or patched under the same version: its headers' contents are in the key.
     (A source-built NEST, found through its nest-config, whose headers are a copy of the wheel's.)"""
     from jitnest.compile import toolchain
 
     wheel_headers = Path(toolchain.REAL.__file__).parent / "include" / "nest"
-    assert _keys()["headers"] == fingerprints.tree_fingerprint([wheel_headers])
+    assert installed_keys["headers"] == fingerprints.tree_fingerprint([wheel_headers])
     headers = tmp_path / "nest" / "include" / "nest"
     shutil.copytree(wheel_headers, headers)
     nest_config = tmp_path / "nest-config"
