@@ -29,6 +29,7 @@ def _run(*args: str, out: Path) -> dict:
     return json.loads(out.read_text())
 
 
+@pytest.mark.slow  # two processes importing PyNN and NEST
 def test_standard_models_identical_on_plain_nest_and_jitnest(tmp_path):
     plain = _run("standard", "nest", out=tmp_path / "nest.json")
     jit = _run("standard", "jitnest", out=tmp_path / "jitnest.json")
@@ -84,6 +85,7 @@ print(json.dumps(answer))
 """
 
 
+@pytest.mark.slow  # a process importing PyNN and NEST, parsing NESTML models
 def test_pynn_reads_unbuilt_nestml_models_without_a_build():
     answer = last_json(run_python(_UNBUILT))
     assert answer["cell_parameters"] == ["C_m", "E_L", "I_e", "V_reset", "V_th", "beta_Ca", "ignore_and_spike",

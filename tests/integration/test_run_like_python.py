@@ -17,6 +17,9 @@ from pathlib import Path
 
 import pytest
 
+# Two fresh processes (plain python and python -m jitnest) per case, each importing NEST: seconds each.
+pytestmark = pytest.mark.slow
+
 REPORT = """
 import json, sys
 import helper  # a sibling module: found only if the program's folder is sys.path[0]

@@ -75,6 +75,7 @@ def _edit_keeping_size_and_mtime(path: Path) -> None:
     assert path.stat().st_size == info.st_size and path.stat().st_mtime_ns == info.st_mtime_ns
 
 
+@pytest.mark.slow  # fresh processes importing NEST and computing every key
 @pytest.mark.parametrize("package, file", [("pynestml", "codegeneration/nest_code_generator.py"),
                                            ("pynestml", "codegeneration/resources_nest/point_neuron/"
                                                         "common/NeuronClass.jinja2"),
@@ -95,6 +96,7 @@ def test_a_changed_file_of_nestml_or_odetoolbox_changes_every_key(installed_keys
     assert edited["pch"] == copied["pch"], "the precompiled NEST header does not depend on NESTML"
 
 
+@pytest.mark.slow  # fresh processes importing NEST and computing every key
 def test_a_changed_nest_header_changes_the_module_keys(installed_keys, tmp_path) -> None:
     """A NEST rebuilt or patched under the same version: its headers' contents are in the key.
     (A source-built NEST, found through its nest-config, whose headers are a copy of the wheel's.)"""

@@ -34,6 +34,7 @@ def _load_runner():
     return module
 
 
+@pytest.mark.slow  # ~25 CPU-seconds: twelve pytest processes, each importing NEST
 def test_sample_of_nest_testsuite_passes_under_import_hook():
     runner = _load_runner()
     root = runner.testsuite_dir()

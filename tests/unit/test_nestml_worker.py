@@ -138,6 +138,7 @@ def test_parse_error_messages(broken: tuple[dict[str, Any], dict[str, Path], dic
     assert "mss" in messages["unknown_unit"]
 
 
+@pytest.mark.slow  # a NESTML generation of the STDP pair
 def test_generate_models(generated_stdp_pair: dict[str, Any]) -> None:
     models = {m["name"]: m for m in generated_stdp_pair["models"]}
     paired_neuron = "iaf_psc_exp_neuron_nestml__with_stdp_synapse_nestml"
@@ -155,6 +156,7 @@ def test_generate_models(generated_stdp_pair: dict[str, Any]) -> None:
     assert "post_trace__for_stdp_synapse_nestml" in models[paired_neuron]["recordables"]
 
 
+@pytest.mark.slow  # a NESTML generation of the STDP pair
 def test_generate_files(generated_stdp_pair: dict[str, Any]) -> None:
     target = Path(generated_stdp_pair["target_dir"])
     assert (target / generated_stdp_pair["log_file"]).is_file()
@@ -192,6 +194,7 @@ def ask_server(socket_path: Path, request: dict[str, Any]) -> tuple[dict[str, An
     return json.loads(answer), log_file.read_text()
 
 
+@pytest.mark.slow  # a NESTML generation of the STDP pair (twice)
 def test_server_paired_only_generates_the_same_pair(server: Path, generated_stdp_pair: dict[str, Any],
                                                     tmp_path: Path) -> None:
     """A forked child of the server, asked for the pair only, writes the pair's files byte for byte
@@ -251,6 +254,7 @@ def _lex_every_library_model(how: str) -> dict[str, Any]:
     return json.loads(completed.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.slow  # ~15 CPU-seconds: the unpatched lexer over every library model
 def test_cached_lexer_start_states_give_the_same_tokens_for_every_library_model() -> None:
     """The worker caches the start state of NESTML's lexer (see jitnest.worker.patches._cache_lexer_start_states).
 

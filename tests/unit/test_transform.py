@@ -20,6 +20,10 @@ from jitnest import config
 from jitnest.generate import transform
 from jitnest.generate.transform import cxx, synapse_scratch, trace_propagators
 
+# Tests reading the STDP pair as NESTML generated it (the session's one generation, shared with
+# test_nestml_worker) are slow: a generation is seconds of NESTML.
+needs_generation = pytest.mark.slow
+
 NEURON = "iaf_psc_exp_neuron_nestml__with_stdp_synapse_nestml"
 SYNAPSE = "stdp_synapse_nestml__with_iaf_psc_exp_neuron_nestml"
 TRACE = "__P__post_trace__for_stdp_synapse_nestml__post_trace__for_stdp_synapse_nestml"
@@ -42,6 +46,7 @@ def _apply(files: dict[str, str], pair: tuple[Path, list[dict[str, Any]]]) -> li
     return trace_propagators.apply(files, pair[1], {})
 
 
+@needs_generation
 def test_trace_getter_and_set_spiketime_compute_only_their_propagator(pair) -> None:
     files = _files(pair)
     original = dict(files)
@@ -105,6 +110,7 @@ BROKEN: dict[str, tuple[str, str, str]] = {
 }
 
 
+@needs_generation
 @pytest.mark.parametrize("case", sorted(BROKEN))
 def test_code_breaking_a_precondition_is_left_as_nestml_wrote_it(pair, case: str) -> None:
     files = _files(pair)
@@ -116,6 +122,7 @@ def test_code_breaking_a_precondition_is_left_as_nestml_wrote_it(pair, case: str
     assert files == edited
 
 
+@needs_generation
 def test_a_scope_of_another_form_is_left_alone(pair) -> None:
     """A scope that does not match the pattern exactly (here: one more statement before the
     recomputation) keeps the neuron as it was, even though the two other scopes would match."""
@@ -126,6 +133,7 @@ def test_a_scope_of_another_form_is_left_alone(pair) -> None:
     assert _apply(files, pair) == [] and files == edited
 
 
+@needs_generation
 def test_synapse_internals_become_locals(pair) -> None:
     files = _files(pair)
     original = dict(files)
@@ -154,6 +162,7 @@ BROKEN_SYNAPSE: dict[str, tuple[str, str]] = {
 }
 
 
+@needs_generation
 @pytest.mark.parametrize("case", sorted(BROKEN_SYNAPSE))
 def test_synapse_breaking_a_precondition_is_left_as_nestml_wrote_it(pair, case: str) -> None:
     files = _files(pair)
@@ -164,6 +173,7 @@ def test_synapse_breaking_a_precondition_is_left_as_nestml_wrote_it(pair, case: 
     assert files == edited
 
 
+@needs_generation
 def test_stage_copies_transformed_files_and_lists_what_it_applied(pair, tmp_path, monkeypatch) -> None:
     directory, models = pair
     monkeypatch.delenv("JITNEST_TRANSFORM", raising=False)

@@ -14,7 +14,11 @@ import signal
 import sys
 from pathlib import Path
 
+import pytest
 from conftest import last_json, new_tiny_source, run_python
+
+# Servers started, killed and replaced in fresh processes: seconds each.
+pytestmark = pytest.mark.slow
 
 IAF_PSC_EXP = Path(sys.prefix) / "models" / "neurons" / "iaf_psc_exp_neuron.nestml"
 
