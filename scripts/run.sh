@@ -8,6 +8,8 @@
 #   scripts/run.sh setup    only set up
 #   scripts/run.sh setup-mpi   set up the MPI environment (see README, "Running under MPI")
 #   scripts/run.sh test-mpi    run the MPI tests (tests/mpi) in the MPI environment
+#   scripts/run.sh test-music  run the MUSIC test in a third environment, .venv-music (override with
+#                              NEST_MUSIC_VENV): NEST built with MPI and MUSIC
 #
 # Set-up is idempotent: Debian packages the compiler needs (when run as root; otherwise it says
 # what is missing), a virtual environment in .venv (override with JITNEST_VENV), and jitnest with
@@ -169,5 +171,11 @@ case "${1:-}" in
   test-mpi)
     setup_mpi; cd "$ROOT"; shift
     exec env PYTHONHASHSEED=0 OMP_WAIT_POLICY=PASSIVE "$MPI_VENV/bin/python" -m pytest tests/mpi "$@" ;;
-  *) echo "usage: scripts/run.sh demo|test|bench ...|setup|setup-mpi|test-mpi" >&2; exit 2 ;;
+  test-music)
+    # a third environment: NEST built with MPI and MUSIC (its own wheel, cached like the MPI one)
+    export NEST_MPI_MUSIC=1
+    MPI_VENV="${NEST_MUSIC_VENV:-$ROOT/.venv-music}"
+    setup_mpi; cd "$ROOT"; shift
+    exec env PYTHONHASHSEED=0 OMP_WAIT_POLICY=PASSIVE "$MPI_VENV/bin/python" -m pytest tests/mpi/test_music.py "$@" ;;
+  *) echo "usage: scripts/run.sh demo|test|bench ...|setup|setup-mpi|test-mpi|test-music" >&2; exit 2 ;;
 esac
