@@ -337,3 +337,19 @@ def test_describe_pair_refuses_what_nestml_cannot_pair() -> None:
     malformed = run_worker({"op": "describe_pair", "files": [str(IAF_PSC_EXP)], "neuron": "iaf_psc_exp_neuron",
                             "synapses": {}})
     assert not malformed["ok"] and "non-empty" in json.dumps(malformed["errors"]), malformed
+
+
+def test_generate_only_the_requested_models_of_a_file(tmp_path: Path) -> None:
+    """A file defining two synapses, one given a delay_variable: NESTML 9 fails on the other unless the
+    request names the models to generate (as jitnest does for each module); then only those are."""
+    delay_synapses = ROOT / "tests" / "models" / "features" / "delay_test_synapses.nestml"
+    request = {"op": "generate", "files": [str(delay_synapses)], "module_name": "jn_delay0123module",
+               "weight_variable": {"delay_test_synapse": "w"}, "delay_variable": {"delay_test_synapse": "d"},
+               "nest_version": "v3.10.0"}
+    every = run_worker({**request, "target_dir": str(tmp_path / "every")})
+    assert not every["ok"] and "delay_test_plastic_synapse" in json.dumps(every["errors"]), every
+    only = run_worker({**request, "target_dir": str(tmp_path / "only"), "models": ["delay_test_synapse"]})
+    assert only["ok"], only
+    assert [m["name"] for m in only["models"]] == ["delay_test_synapse_nestml"]
+    unknown = run_worker({**request, "target_dir": str(tmp_path / "unknown"), "models": ["no_such_synapse"]})
+    assert not unknown["ok"] and "no_such_synapse" in json.dumps(unknown["errors"]), unknown
