@@ -116,18 +116,21 @@ def stdp_setup(nest, m, neuron: str, synapse: str, label: str, *, delay: float, 
     nest.Connect(pre_neuron, post_neuron, "all_to_all", syn_spec={"synapse_model": label})
     nest.Connect(mm, post_neuron)
     nest.Connect(pre_neuron + post_neuron, spikes)
-    syn = nest.GetConnections(source=pre_neuron, synapse_model=label)
-    return {"syn": syn, "read": read, "spikes": spikes, "mm": mm, "record": record, "wr": wr}
+    return {"pre": pre_neuron, "label": label, "read": read, "spikes": spikes, "mm": mm, "record": record, "wr": wr}
 
 
 def stdp_run(nest, setups: list[dict], resolution: float, sim_time: float) -> list[dict]:
-    """Simulate ``setups`` (of ``stdp_setup``) step by step, reading their synapses after every step."""
+    """Simulate ``setups`` (of ``stdp_setup``) step by step, reading their synapses after every step.
+
+    (The synapses are looked up once all setups are connected: under jitnest a GetConnections builds the
+    network recorded so far, and a later Connect that pairs one more synapse would build again.)"""
+    synapses = [nest.GetConnections(source=s["pre"], synapse_model=s["label"]) for s in setups]
     t, history = 0., [{key: [] for key in s["read"]} for s in setups]
     while t <= sim_time:
         nest.Simulate(resolution)
         t += resolution
-        for setup, hist in zip(setups, history):
-            status = nest.GetStatus(setup["syn"])[0]
+        for setup, syn, hist in zip(setups, synapses, history):
+            status = nest.GetStatus(syn)[0]
             for key in setup["read"]:
                 hist[key].append(float(status[key]))
     results = []
