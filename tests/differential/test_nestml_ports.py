@@ -6,7 +6,12 @@ names, nest.Install) and through ``import jitnest as nest`` with plain names and
 weights and recorded values must be identical.
 
 The manual modules group several models and pairs (three modules for all networks) so that the suite
-compiles few distinct modules; jitnest builds one module per unit into the session's shared cache.
+compiles few distinct modules: NESTML's library models, the test's own models, and the models whose NESTML
+options hold for a whole generation run (gap junctions, buffering method, delay variables). jitnest builds
+one module per unit into the session's shared cache; the networks that share a kernel (``GROUPS`` of
+nestml_ports.py) pair several synapses with one neuron in one unit.
+
+Together the ports pair every synapse of NESTML 9's model library with a library neuron.
 """
 
 from __future__ import annotations
