@@ -1,13 +1,15 @@
 """Per-model options (jitnest/models/options.py): what ``set_model_options`` accepts, how options reach
-NESTML's code-generator options of a unit, and what a worker description depends on. In-process, no NEST
-kernel, no NESTML."""
+NESTML's code-generator options of a unit (and its cache key), and what a worker description depends on.
+In-process, no NEST kernel, no NESTML."""
 
 from __future__ import annotations
 
 import pytest
 
 from jitnest.models import options
+from jitnest.models.model_info import ModelInfo
 from jitnest.models.options import ModelOptions, check_kind, description_options, unit_codegen_options, validate
+from jitnest.plan.combinations import Unit
 
 
 @pytest.mark.parametrize("bad, message", [
@@ -86,3 +88,31 @@ def test_model_options_set_replace_remove() -> None:
     assert store.get("stdp_synapse") == {"weight_variable": "w"}  # (a refused set changes nothing)
     store.set("stdp_synapse", {})
     assert store.get("stdp_synapse") == {}
+
+
+def _info(name: str, kind: str, **model_options) -> ModelInfo:
+    synapse = kind == "synapse"
+    return ModelInfo(name=name, file=f"{name}.nestml", line=1, kind=kind,
+                     post_ports=("post_spikes",) if synapse else (), weight_variable="w" if synapse else None,
+                     source_sha256=name, options=validate(name, model_options))
+
+
+def test_unit_merges_its_models_options_and_refuses_conflicts() -> None:
+    neuron = _info("n", "neuron", gap_junctions={"gap_current_port": "I_stim", "membrane_potential_variable": "V_m"})
+    synapse = _info("s", "synapse", continuous_state_buffering_method="post_spike_based",
+                    strictly_synaptic_vars=["x"])
+    unit = Unit(neuron, (synapse,))
+    unit.check_options()
+    assert unit.codegen_options() == {
+        "gap_junctions": {"enable": True, "gap_current_port": "I_stim", "membrane_potential_variable": "V_m"},
+        "continuous_state_buffering_method": "post_spike_based", "strictly_synaptic_vars": {"s": ["x"]}}
+    other = _info("s2", "synapse", continuous_state_buffering_method="continuous_time_buffer")
+    with pytest.raises(ValueError, match="'continuous_state_buffering_method' differently"):
+        Unit(neuron, (synapse, other)).check_options()
+
+
+def test_options_change_a_units_description_so_its_cache_key() -> None:
+    plain = Unit(_info("n", "neuron"), (_info("s", "synapse"),)).describe()
+    with_option = Unit(_info("n", "neuron"), (_info("s", "synapse", delay_variable="d"),)).describe()
+    assert "options" not in plain  # (keys of units without options stay as they were)
+    assert with_option["options"] == {"s": {"delay_variable": "d"}} and with_option != plain
