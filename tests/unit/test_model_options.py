@@ -94,7 +94,8 @@ def _info(name: str, kind: str, **model_options) -> ModelInfo:
     synapse = kind == "synapse"
     return ModelInfo(name=name, file=f"{name}.nestml", line=1, kind=kind,
                      post_ports=("post_spikes",) if synapse else (), weight_variable="w" if synapse else None,
-                     source_sha256=name, options=validate(name, model_options))
+                     delay_variable=model_options.get("delay_variable"), source_sha256=name,
+                     options=validate(name, model_options))
 
 
 def test_unit_merges_its_models_options_and_refuses_conflicts() -> None:
@@ -116,3 +117,13 @@ def test_options_change_a_units_description_so_its_cache_key() -> None:
     with_option = Unit(_info("n", "neuron"), (_info("s", "synapse", delay_variable="d"),)).describe()
     assert "options" not in plain  # (keys of units without options stay as they were)
     assert with_option["options"] == {"s": {"delay_variable": "d"}} and with_option != plain
+
+
+def test_unit_refuses_synapses_with_and_without_a_delay_variable() -> None:
+    """NESTML 9 fails with a KeyError on a synapse without delay_variable generated beside one with it."""
+    neuron = _info("n", "neuron")
+    with_delay = _info("s", "synapse", delay_variable="d")
+    Unit(neuron, (with_delay, _info("s2", "synapse", delay_variable="d"))).check_options()
+    Unit(neuron, (_info("s1", "synapse"), _info("s2", "synapse"))).check_options()
+    with pytest.raises(ValueError, match=r"s \(with a delay_variable\) and s2 \(without\).*set_model_options\('s2'"):
+        Unit(neuron, (with_delay, _info("s2", "synapse"))).check_options()
