@@ -164,3 +164,14 @@ def test_nest_keys_probe_is_kept_on_disk_per_key_list(tmp_path, monkeypatch) -> 
     assert nest_keys._writable(names) == ["kept"]
     # ... and NEST is asked again when its keys differ
     assert nest_keys._writable([*names, "new_key"]) == probed
+
+
+def test_synapse_weight_is_unknown_where_its_variable_is() -> None:
+    """A weight variable whose default the worker could not evaluate: NEST's ``weight`` needs the kernel too."""
+    info = synapse_info()
+    unevaluated = ModelInfo(**{**info.__dict__, "defaults": {k: v for k, v in info.defaults.items() if k != "w"}})
+    defaults = ModelDefaults.from_info("plastic_synapse_nestml", unevaluated)
+    for key in ("w", "weight"):
+        with pytest.raises(NeedsKernel):
+            defaults.status([key])
+    assert defaults.status(["delay"]) == {"delay": 1.5}
