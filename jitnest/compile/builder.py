@@ -214,7 +214,7 @@ class UnitBuilder:
                     self.generated, codegen_key(unit, self.toolchain), sorted({m.file for m in unit.models}),
                     pairs, weights, delays, f"v{self.toolchain.nest_version}", paired_only=unit.is_combination,
                     on_start=lambda: progress.stage(unit.label, "generating code with NESTML"),
-                    codegen_opts=unit.codegen_options())
+                    codegen_opts=unit.codegen_options(), models=[m.name for m in unit.models])
             except codegen.GenerationFailed as failure:
                 log.append(failure.log)
                 raise self._fail(unit, key, str(failure), log, sites_of) from None

@@ -31,10 +31,11 @@ class GenerationFailed(Exception):
 def generate(store: ArtifactStore, key: str, files: list[str], pairs: list[dict], weights: dict[str, str],
              delays: dict[str, str], nest_version: str, paired_only: bool,
              on_start: Callable[[], None] | None = None,
-             codegen_opts: dict | None = None) -> tuple[Path, list[dict], bool]:
+             codegen_opts: dict | None = None, models: list[str] | None = None) -> tuple[Path, list[dict], bool]:
     """``(directory, generated models, generated now)`` for ``key``; the C++ files are in
     ``directory / "src"``. ``on_start`` is called before NESTML runs (not on a cache hit);
-    ``codegen_opts`` are further NESTML options (part of ``key``). Raises ``GenerationFailed``."""
+    ``codegen_opts`` are further NESTML options, ``models`` the models of ``files`` to generate
+    (default: all; both part of ``key``). Raises ``GenerationFailed``."""
     cached = store.get(key)
     if cached is None and on_start is not None:
         on_start()
@@ -43,7 +44,7 @@ def generate(store: ArtifactStore, key: str, files: list[str], pairs: list[dict]
         try:
             result = nestml_client.generate(files, work / "src", CODEGEN_MODULE_NAME, pairs, weights, delays,
                                             nest_version, paired_only=paired_only,
-                                            codegen_opts=codegen_opts)
+                                            codegen_opts=codegen_opts, models=models)
         except nestml_client.WorkerTimeout as timeout:
             raise GenerationFailed(f"generating code: {timeout}", timeout.log) from None
         except nestml_client.WorkerCrash as crash:

@@ -331,12 +331,15 @@ def describe_pair(files: list[str], pair: dict) -> WorkerResult:
 
 def generate(files: list[str], target_dir: Path, module_name: str, pairs: list[dict],
              weight_variables: dict[str, str], delay_variables: dict[str, str],
-             nest_version: str, paired_only: bool = False, codegen_opts: dict | None = None) -> WorkerResult:
+             nest_version: str, paired_only: bool = False, codegen_opts: dict | None = None,
+             models: list[str] | None = None) -> WorkerResult:
     """Generate NEST C++ code for ``files`` into ``target_dir`` (no build); with ``paired_only``,
-    a paired neuron is not also generated alone. ``codegen_opts``: further NESTML options."""
+    a paired neuron is not also generated alone. ``codegen_opts``: further NESTML options;
+    ``models``: generate only these models of the files (source names; default: all)."""
     return _run({
         "op": "generate",
         "files": files,
+        **({"models": models} if models else {}),
         "target_dir": str(target_dir),
         "module_name": module_name,
         "neuron_synapse_pairs": pairs,

@@ -102,7 +102,17 @@ class Unit:
 
     def check_options(self) -> None:
         """Raise ValueError if two models of the unit set one NESTML option to different values
-        (NESTML takes one value per generation, and the unit is one generation)."""
+        (NESTML takes one value per generation, and the unit is one generation), or if some of its
+        synapses have a delay variable and others not (NESTML 9's code generator then fails with a
+        KeyError on those without)."""
+        with_delay = [s.name for s in self.synapses if s.delay_variable]
+        without_delay = [s.name for s in self.synapses if not s.delay_variable]
+        if with_delay and without_delay and self.neuron is not None:
+            raise ValueError(f"{', '.join(with_delay)} (with a delay_variable) and {', '.join(without_delay)} "
+                             f"(without) are generated together, paired with {self.neuron.name} in one NEST module; "
+                             "NESTML 9 then needs a delay variable for every synapse of the module: set one with "
+                             f"jitnest.set_model_options({without_delay[0]!r}, delay_variable=...), or connect them "
+                             "to different neuron models")
         seen: dict[str, tuple[str, object]] = {}
         for model in self.models:
             for key, value in model.codegen_options().items():

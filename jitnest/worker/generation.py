@@ -32,6 +32,12 @@ def op_generate(request: dict[str, Any]) -> dict[str, Any]:
     listed with ``"paired": false``. The
     timestamp that NESTML writes into every file is removed, so the output depends only on the
     inputs (given ``PYTHONHASHSEED=0``).
+
+    ``models`` (optional, source model names) restricts the generation to those models of the
+    files: a file may define models the module does not need, and NESTML's code generator checks
+    every model it is given against the run's options (given a ``delay_variable`` for one synapse,
+    NESTML 9 fails with a KeyError on every other synapse of the run). All models of the files
+    are still parsed and validated.
     """
     started = time.perf_counter()
     files = _input_files(request)
@@ -52,6 +58,7 @@ def op_generate(request: dict[str, Any]) -> dict[str, Any]:
     models, errors = _parse_and_validate(files)
     if errors:
         return _error_response(errors)
+    models = _requested_models(request, models)
 
     codegen_opts = _codegen_options(request, nest_version, [m for _, m in models])
     FrontendConfiguration.set_codegen_opts(codegen_opts)
@@ -81,6 +88,18 @@ def op_generate(request: dict[str, Any]) -> dict[str, Any]:
         "models": _generated_models(target_dir, module_name),
         "seconds": round(time.perf_counter() - started, 3),
     }
+
+
+def _requested_models(request: dict[str, Any], models: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
+    """The parsed ``(file, model)`` pairs the request's ``models`` names (all if it names none)."""
+    wanted = _string_list(request, "models", required=False)
+    if not wanted:
+        return models
+    names = {_source_model_name(m.get_name()) for _, m in models}
+    missing = sorted(set(wanted) - names)
+    if missing:
+        raise RequestError(f"'models' names {', '.join(missing)}, which the files do not define")
+    return [(path, m) for path, m in models if _source_model_name(m.get_name()) in wanted]
 
 
 def _target_dir(request: dict[str, Any]) -> str:

@@ -266,3 +266,66 @@ def test_cached_lexer_start_states_give_the_same_tokens_for_every_library_model(
     assert patched["patched"], "NESTML's lexer no longer has the one predicate the cache is exact for"
     assert (patched["files"], patched["tokens"]) == (plain["files"], plain["tokens"])
     assert patched["digest"] == plain["digest"]
+
+
+def describe_pair_request(**options: Any) -> dict[str, Any]:
+    """A request to describe iaf_psc_exp_neuron as NESTML pairs it with stdp_synapse."""
+    return {"op": "describe_pair", "files": [str(IAF_PSC_EXP), str(STDP)], "neuron": "iaf_psc_exp_neuron",
+            "synapses": {"stdp_synapse": {"post_ports": ["post_spikes"]}}, "weight_variable": {"stdp_synapse": "w"},
+            **options}
+
+
+@pytest.fixture(scope="module")
+def described_pair() -> dict[str, Any]:
+    response = run_worker(describe_pair_request())
+    assert response["ok"], response
+    return response["neuron"]
+
+
+def test_describe_pair_names_what_the_pairing_moves_into_the_neuron(described_pair: dict[str, Any]) -> None:
+    """The paired neuron under NEST's names: the synapse's post trace moved in as state (recorded, with its
+    initial value), the parameter its dynamics need copied in, the neuron's own variables kept."""
+    assert described_pair["name"] == "iaf_psc_exp_neuron_nestml__with_stdp_synapse_nestml"
+    assert described_pair["kind"] == "neuron"
+    state = {d.get("nest_name") or d["name"] for d in described_pair["state"]}
+    parameters = {d.get("nest_name") or d["name"] for d in described_pair["parameters"]}
+    assert "post_trace__for_stdp_synapse_nestml" in state
+    assert "tau_tr_post__for_stdp_synapse_nestml" in parameters
+    assert {"V_m", "I_syn_exc"} <= state and {"tau_m", "C_m"} <= parameters
+    assert "w__for_stdp_synapse_nestml" not in state  # (the weight stays in the synapse)
+    assert "post_trace__for_stdp_synapse_nestml" in described_pair["recordables"]
+    values = described_pair["value_nest_units"]
+    assert values["post_trace__for_stdp_synapse_nestml"] == 0.0
+    assert values["tau_tr_post__for_stdp_synapse_nestml"] == 20.0  # stdp_synapse's default, in ms
+
+
+def test_describe_pair_follows_the_pair_options() -> None:
+    """strictly_synaptic_vars keeps the trace in the synapse: nothing moves, as NESTML itself decides."""
+    response = run_worker(describe_pair_request(strictly_synaptic_vars={"stdp_synapse": ["post_trace"]}))
+    assert response["ok"], response
+    state = {d.get("nest_name") or d["name"] for d in response["neuron"]["state"]}
+    assert not any("__for_" in name for name in state)
+
+
+def test_describe_pair_refuses_what_nestml_cannot_pair() -> None:
+    response = run_worker(describe_pair_request(neuron="iaf_psc_alpha_neuron"))  # (not among the files)
+    assert not response["ok"] and "iaf_psc_alpha_neuron" in response["errors"][0]["message"], response
+    malformed = run_worker({"op": "describe_pair", "files": [str(IAF_PSC_EXP)], "neuron": "iaf_psc_exp_neuron",
+                            "synapses": {}})
+    assert not malformed["ok"] and "non-empty" in json.dumps(malformed["errors"]), malformed
+
+
+def test_generate_only_the_requested_models_of_a_file(tmp_path: Path) -> None:
+    """A file defining two synapses, one given a delay_variable: NESTML 9 fails on the other unless the
+    request names the models to generate (as jitnest does for each module); then only those are."""
+    delay_synapses = ROOT / "tests" / "models" / "features" / "delay_test_synapses.nestml"
+    request = {"op": "generate", "files": [str(delay_synapses)], "module_name": "jn_delay0123module",
+               "weight_variable": {"delay_test_synapse": "w"}, "delay_variable": {"delay_test_synapse": "d"},
+               "nest_version": "v3.10.0"}
+    every = run_worker({**request, "target_dir": str(tmp_path / "every")})
+    assert not every["ok"] and "delay_test_plastic_synapse" in json.dumps(every["errors"]), every
+    only = run_worker({**request, "target_dir": str(tmp_path / "only"), "models": ["delay_test_synapse"]})
+    assert only["ok"], only
+    assert [m["name"] for m in only["models"]] == ["delay_test_synapse_nestml"]
+    unknown = run_worker({**request, "target_dir": str(tmp_path / "unknown"), "models": ["no_such_synapse"]})
+    assert not unknown["ok"] and "no_such_synapse" in json.dumps(unknown["errors"]), unknown
