@@ -282,6 +282,7 @@ def described_pair() -> dict[str, Any]:
     return response["neuron"]
 
 
+@pytest.mark.slow  # NESTML's pairing in a worker process
 def test_describe_pair_names_what_the_pairing_moves_into_the_neuron(described_pair: dict[str, Any]) -> None:
     """The paired neuron under NEST's names: the synapse's post trace moved in as state (recorded, with its
     initial value), the parameter its dynamics need copied in, the neuron's own variables kept."""
@@ -299,6 +300,7 @@ def test_describe_pair_names_what_the_pairing_moves_into_the_neuron(described_pa
     assert values["tau_tr_post__for_stdp_synapse_nestml"] == 20.0  # stdp_synapse's default, in ms
 
 
+@pytest.mark.slow  # NESTML's pairing in a worker process
 def test_describe_pair_follows_the_pair_options() -> None:
     """strictly_synaptic_vars keeps the trace in the synapse: nothing moves, as NESTML itself decides."""
     response = run_worker(describe_pair_request(strictly_synaptic_vars={"stdp_synapse": ["post_trace"]}))
@@ -307,6 +309,7 @@ def test_describe_pair_follows_the_pair_options() -> None:
     assert not any("__for_" in name for name in state)
 
 
+@pytest.mark.slow  # two worker processes
 def test_describe_pair_refuses_what_nestml_cannot_pair() -> None:
     response = run_worker(describe_pair_request(neuron="iaf_psc_alpha_neuron"))  # (not among the files)
     assert not response["ok"] and "iaf_psc_alpha_neuron" in response["errors"][0]["message"], response
@@ -315,6 +318,7 @@ def test_describe_pair_refuses_what_nestml_cannot_pair() -> None:
     assert not malformed["ok"] and "non-empty" in json.dumps(malformed["errors"]), malformed
 
 
+@pytest.mark.slow  # three NESTML generations
 def test_generate_only_the_requested_models_of_a_file(tmp_path: Path) -> None:
     """A file defining two synapses, one given a delay_variable: NESTML 9 fails on the other unless the
     request names the models to generate (as jitnest does for each module); then only those are."""
