@@ -140,9 +140,12 @@ class Population:
             raise NeedsKernel(key)
         return [value] * len(positions)
 
-    def keys(self) -> list[str]:
-        """The keys ``get()`` answers for these nodes (with those the network's pairings add)."""
-        self.model_defaults.sync_pairing()
+    def keys(self, sync_pairing: bool = True) -> list[str]:
+        """The keys ``get()`` answers for these nodes (with those the network's pairings add).
+        ``sync_pairing=False``: only those known so far, without asking NESTML what pairings that
+        nothing has read yet add (a request of a second or more)."""
+        if sync_pairing:
+            self.model_defaults.sync_pairing()
         return [k for k in self.model_defaults.types if k not in self.model_defaults.write_only]
 
     def holds(self, key: str) -> bool:

@@ -43,7 +43,9 @@ def answered_before_build(population: Population, index: int = 0) -> dict[str, A
     can tell are left out)."""
     at = numpy.array([index], dtype=numpy.int64)
     values = {}
-    for key in population.keys():
+    # Only keys known so far: a pairing nothing has read before the build was never answered, and
+    # asking NESTML for it now would cost every first build a second or more.
+    for key in population.keys(sync_pairing=False):
         try:
             values[key] = population.values(key, at)[0]
         except (NeedsKernel, KeyError):
@@ -70,7 +72,7 @@ def check_populations(populations: list[Population]) -> None:
     """Compare each population's first local node with NEST; raise ``PreBuildValueMismatch`` on a
     difference."""
     for population in populations:
-        if not population.size or not population.keys():
+        if not population.size or not population.keys(sync_pairing=False):
             continue
         index = first_local_index(population)
         if index is None:
