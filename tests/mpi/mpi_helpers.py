@@ -24,18 +24,19 @@ STDP = NETWORKS / "stdp_mpi.py"
 PYNN = NETWORKS / "pynn_mpi.py"
 
 
-def _nest_has_mpi() -> bool:
+def nest_built_with(feature: str) -> bool:
+    """Whether the importable NEST's ``config.h`` says ``#define HAVE_<feature> 1`` (MPI, MUSIC, ...)."""
     spec = importlib.util.find_spec("nest")
     if spec is None or not spec.submodule_search_locations:
         return False
     config = Path(list(spec.submodule_search_locations)[0], "include", "nest", "config.h")
     try:
-        return "#define HAVE_MPI 1" in config.read_text()
+        return f"#define HAVE_{feature} 1" in config.read_text()
     except OSError:
         return False
 
 
-HAVE_MPI = _nest_has_mpi()
+HAVE_MPI = nest_built_with("MPI")
 MPIRUN = shutil.which("mpirun")
 needs_mpi = [
     pytest.mark.mpi,

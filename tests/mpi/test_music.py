@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy
 import pytest
-from mpi_helpers import MPIRUN, NETWORKS, mpirun_prefix
+from mpi_helpers import MPIRUN, NETWORKS, mpirun_prefix, nest_built_with
 
 
 def _sender_module():
@@ -36,21 +36,10 @@ def _sender_module():
 SENDER = _sender_module()
 
 
-def _nest_has_music() -> bool:
-    spec = importlib.util.find_spec("nest")
-    if spec is None or not spec.submodule_search_locations:
-        return False
-    config = Path(list(spec.submodule_search_locations)[0], "include", "nest", "config.h")
-    try:
-        return "#define HAVE_MUSIC 1" in config.read_text()
-    except OSError:
-        return False
-
-
 MUSIC = shutil.which("music")
 pytestmark = [
     pytest.mark.mpi, pytest.mark.slow,
-    pytest.mark.skipif(not _nest_has_music(), reason="NEST here is built without MUSIC: run the MUSIC test with "
+    pytest.mark.skipif(not nest_built_with("MUSIC"), reason="NEST here is built without MUSIC: run the MUSIC test with "
                                                       "scripts/run.sh test-music"),
     pytest.mark.skipif(MUSIC is None or MPIRUN is None,
                        reason="no music launcher or mpirun on PATH (Debian: apt-get install music-bin openmpi-bin)"),
