@@ -37,3 +37,18 @@ def test_a_wrong_answer_before_the_build_fails_loudly_naming_model_and_key() -> 
     assert neurons.get("tau_m") == (11.0, 11.0)
     with pytest.raises(PreBuildValueMismatch, match=r"tau_m=11\.0 for model tiny_neuron .* reports 10\.0"):
         nest.Simulate(10.0)
+
+
+def test_the_check_leaves_pairings_nothing_read_alone(monkeypatch) -> None:
+    """What a pairing adds to a neuron was never answered if nothing read it before the build, so the
+    check does not ask for it (on a cold cache that is a NESTML request of a second or more)."""
+    from jitnest.models import model_info
+
+    asked = []
+    real = model_info.load_paired
+    monkeypatch.setattr(model_info, "load_paired", lambda *args, **kwargs: asked.append(args) or real(*args, **kwargs))
+    neurons = nest.Create("iaf_psc_exp_neuron", 4)
+    nest.Connect(neurons, neurons, syn_spec={"synapse_model": "stdp_synapse_nestml"})
+    nest.Simulate(1.0)
+    assert asked == []
+    assert "post_trace__for_stdp_synapse_nestml" in neurons.get()  # (asked for now: NEST answers, built)
