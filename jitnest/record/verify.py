@@ -9,7 +9,7 @@ the others), every value the store can answer is compared with what NEST reports
 ``PreBuildValueMismatch`` naming the model, the key and both values (never a tolerance: the
 evaluator mirrors the C++ exactly, and the library walk holds it to equality).
 
-Cost: one ``get`` of one node per population (and, under MPI or with threads, of which of the first
+Cost: one ``get`` of one node per population (and, under MPI, of which of the first
 few nodes are local), at each build.
 """
 
