@@ -11,7 +11,8 @@ interpreter and ``python -m jitnest`` do) wait at most ``GRACE_SECONDS`` in ``MP
 which returns at once when every rank failed alike (so they all print their error and end with
 status 1, as with plain PyNEST), and otherwise end itself with status 1 without finalizing; mpirun
 then ends the whole job, saying that a rank "exited improperly". The timer is faulthandler's: its
-thread is C code, and ``MPI_Finalize`` holds the GIL, so no Python timer could fire.
+thread is C code, which fires whether or not NEST's call into ``MPI_Finalize`` released the GIL (a
+Python timer thread would need it).
 
 Only for jobs of more than one process; a normal exit is untouched.
 """
