@@ -21,6 +21,8 @@ from conftest import ROOT
 
 NETWORKS = Path(__file__).resolve().parent / "networks"
 STDP = NETWORKS / "stdp_mpi.py"
+# where STDP's network is created and connected (the user's lines that errors name)
+STDP_NETWORK = Path(__file__).resolve().parents[1] / "networks" / "stdp_network.py"
 PYNN = NETWORKS / "pynn_mpi.py"
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import filelock
 import pytest
 from conftest import MODELS, ROOT
-from mpi_helpers import STDP, jitnest_error, mpirun, mpirun_prefix, needs_mpi, rank_output
+from mpi_helpers import STDP, STDP_NETWORK, jitnest_error, mpirun, mpirun_prefix, needs_mpi, rank_output
 
 pytestmark = [*needs_mpi, pytest.mark.slow]
 
@@ -73,7 +73,7 @@ def test_compiler_failure_on_every_rank(tmp_path, sync):
     assert errors[1] == errors[0] and errors[2] == errors[0], "ranks report different errors"
     assert errors[0].startswith("jitnest.errors.BuildError: building iaf_psc_exp_neuron + stdp_synapse failed: "
                                 "the C++ compiler failed:")
-    assert f'model introduced in your code: File "{STDP}", line' in errors[0]
+    assert f'model introduced in your code: File "{STDP_NETWORK}", line' in errors[0]
     logs = list((cache / "logs").glob("*.log"))
     assert len(logs) == 1, f"the module was compiled {len(logs)} times"
     assert str(logs[0]) in errors[0]
@@ -121,7 +121,7 @@ def test_killed_builder_rank_with_file_locks(tmp_path):
     error = jitnest_error(rank_output(tmp_path / "out", survivors[0]))
     assert error.startswith("jitnest.errors.BuildError: building iaf_psc_exp_neuron + stdp_synapse was stopped: "
                             "this process received SIGTERM")
-    assert f'model introduced in your code: File "{STDP}", line' in error
+    assert f'model introduced in your code: File "{STDP_NETWORK}", line' in error
     assert not _held_locks(cache)
     # Nothing left behind blocks the next run: it builds and runs.
     rerun = tmp_path / "rerun"

@@ -14,6 +14,8 @@ the NESTML connections, as JSON.
 import json
 import sys
 
+import stdp_network
+
 
 def run(nest, neuron: str, synapse: str, module: str | None) -> dict:
     nest.ResetKernel()
@@ -60,15 +62,9 @@ def run(nest, neuron: str, synapse: str, module: str | None) -> dict:
 
 def main() -> None:
     mode, module, out = sys.argv[1:4]
-    if mode == "manual":
-        import nest
-
-        result = run(nest, "iaf_psc_exp_neuron_nestml__with_stdp_synapse_nestml",
-                     "stdp_synapse_nestml__with_iaf_psc_exp_neuron_nestml", module)
-    else:
-        import jitnest as nest
-
-        result = run(nest, "iaf_psc_exp_neuron", "stdp_synapse_nestml", None)
+    nest, neuron, synapse = stdp_network.flavour(mode)
+    result = run(nest, neuron, synapse, module if mode == "manual" else None)
+    if mode != "manual":
         result["modules"] = sorted(nest.build_report())
     with open(out, "w") as handle:
         json.dump(result, handle)

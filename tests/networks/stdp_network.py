@@ -15,22 +15,50 @@ reports them is not defined, the values are.
 import json
 import sys
 
+# The STDP pair as the manual NESTML workflow names it, and as a user of jitnest does.
+MANGLED = ("iaf_psc_exp_neuron_nestml__with_stdp_synapse_nestml", "stdp_synapse_nestml__with_iaf_psc_exp_neuron_nestml")
+PLAIN = ("iaf_psc_exp_neuron", "stdp_synapse_nestml")
 
-def run(nest, neuron: str, synapse: str, module: str | None, threads: int) -> dict:
+
+def flavour(mode: str):
+    """``(nest, neuron, synapse)`` for ``mode``: ``manual`` is plain PyNEST with the manual workflow's
+    mangled names; ``jitnest`` is ``import jitnest as nest``; ``hook`` is ``import nest`` in a script run
+    through ``python -m jitnest`` (jitnest's stand-in); the last two with the names a user writes."""
+    if mode == "manual":
+        import nest
+
+        return nest, *MANGLED
+    if mode == "hook":
+        import nest  # jitnest's stand-in when run through ``python -m jitnest``
+
+        assert getattr(nest, "__jitnest_standin__", False), "nest is not jitnest here"
+    else:
+        import jitnest as nest
+    return nest, *PLAIN
+
+
+def build(nest, neuron: str, synapse: str, module: str | None, threads: int = 1, pre_size: int = 40,
+          post_size: int = 30, indegree: int = 8) -> tuple:
+    """A fresh kernel with the STDP network (not simulated): ``(pre, post, poisson_generator, spike_recorder)``."""
     nest.ResetKernel()
     if module:
         nest.Install(module)
     nest.local_num_threads = threads
     nest.resolution = 0.1
     nest.rng_seed = 1234
-    pre = nest.Create(neuron, 40)
-    post = nest.Create(neuron, 30, params={"tau_m": 12.0})
+    pre = nest.Create(neuron, pre_size)
+    post = nest.Create(neuron, post_size, params={"tau_m": 12.0})
     pg = nest.Create("poisson_generator", params={"rate": 9000.0})
     nest.Connect(pg, pre + post, syn_spec={"weight": 40.0})
-    nest.Connect(pre, post, {"rule": "fixed_indegree", "indegree": 8},
+    nest.Connect(pre, post, {"rule": "fixed_indegree", "indegree": indegree},
                  {"synapse_model": synapse, "weight": 12.0, "delay": 1.5})
     sr = nest.Create("spike_recorder")
     nest.Connect(pre + post, sr)
+    return pre, post, pg, sr
+
+
+def run(nest, neuron: str, synapse: str, module: str | None, threads: int) -> dict:
+    pre, post, pg, sr = build(nest, neuron, synapse, module, threads)
     nest.Simulate(400.0)
     events = sr.get("events")
     spikes = sorted(zip((float(t) for t in events["times"]), (int(s) for s in events["senders"])))
@@ -53,16 +81,11 @@ def main() -> None:
     mode, module, out = sys.argv[1:4]
     threads = int(sys.argv[4]) if len(sys.argv) > 4 else 1
     twin = sys.argv[5] if len(sys.argv) > 5 else ""
-    if mode == "manual":
-        import nest
-
-        result = run(nest, "iaf_psc_exp_neuron_nestml__with_stdp_synapse_nestml",
-                     "stdp_synapse_nestml__with_iaf_psc_exp_neuron_nestml" + twin, module, threads)
-    else:
-        import jitnest as nest
+    nest, neuron, synapse = flavour(mode)
+    result = run(nest, neuron, synapse + twin, module if mode == "manual" else None, threads)
+    if mode != "manual":
         from jitnest.pynest import REAL
 
-        result = run(nest, "iaf_psc_exp_neuron", "stdp_synapse_nestml" + twin, None, threads)
         result["real_synapse_models"] = sorted(m for m in REAL.synapse_models if "nestml" in m)
     with open(out, "w") as handle:
         json.dump(result, handle)

@@ -8,28 +8,22 @@ Started by the ``music`` launcher (tests/mpi/test_music.py); writes its own spik
 
 import json
 import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "networks"))
+import stdp_network  # noqa: E402 -- the STDP network of the tests without MPI, smaller here
 
 NEURONS = 20
 SIMULATED_MS = 200.0
 
 
 def run(nest, neuron: str, synapse: str, module: str | None) -> dict:
-    if module:
-        nest.Install(module)
-    nest.resolution = 0.1
-    nest.rng_seed = 1234
-    pre = nest.Create(neuron, NEURONS // 2)
-    post = nest.Create(neuron, NEURONS // 2, params={"tau_m": 12.0})
+    pre, post, _, recorder = stdp_network.build(nest, neuron, synapse, module, pre_size=NEURONS // 2,
+                                                post_size=NEURONS // 2, indegree=5)
     neurons = pre + post
-    drive = nest.Create("poisson_generator", params={"rate": 9000.0})
-    nest.Connect(drive, neurons, syn_spec={"weight": 40.0})
-    nest.Connect(pre, post, {"rule": "fixed_indegree", "indegree": 5},
-                 {"synapse_model": synapse, "weight": 12.0, "delay": 1.5})
     out = nest.Create("music_event_out_proxy", params={"port_name": "spikes_out"})
     for channel, node in enumerate(neurons):
         nest.Connect(node, out, "one_to_one", {"music_channel": channel})
-    recorder = nest.Create("spike_recorder")
-    nest.Connect(neurons, recorder)
     nest.Simulate(SIMULATED_MS)
     events = recorder.get("events")
     first = neurons.tolist()[0]
@@ -44,16 +38,10 @@ def run(nest, neuron: str, synapse: str, module: str | None) -> dict:
 
 def main() -> None:
     mode, module, out = sys.argv[1:4]
-    if mode == "manual":
-        import nest
-
-        result = run(nest, "iaf_psc_exp_neuron_nestml__with_stdp_synapse_nestml",
-                     "stdp_synapse_nestml__with_iaf_psc_exp_neuron_nestml", module)
-    else:
-        import jitnest as nest
-
-        # (a bare "stdp_synapse" would be NEST's built-in one: its weights differ from NESTML's in the last bits)
-        result = run(nest, "iaf_psc_exp_neuron", "stdp_synapse_nestml", None)
+    # (NESTML's STDP synapse under both names: a bare "stdp_synapse" would be NEST's built-in one,
+    # whose weights differ from NESTML's in the last bits)
+    nest, neuron, synapse = stdp_network.flavour(mode)
+    result = run(nest, neuron, synapse, module if mode == "manual" else None)
     with open(out, "w") as handle:
         json.dump(result, handle)
 

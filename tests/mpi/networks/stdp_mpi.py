@@ -17,6 +17,10 @@ A test merges the ranks' files.
 import json
 import os
 import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "networks"))
+import stdp_network  # noqa: E402 -- the network itself, shared with the tests without MPI
 
 
 def _listed(value) -> list:
@@ -25,20 +29,7 @@ def _listed(value) -> list:
 
 
 def run(nest, neuron: str, synapse: str, module: str | None, threads: int) -> dict:
-    nest.ResetKernel()
-    if module:
-        nest.Install(module)
-    nest.local_num_threads = threads
-    nest.resolution = 0.1
-    nest.rng_seed = 1234
-    pre = nest.Create(neuron, 40)
-    post = nest.Create(neuron, 30, params={"tau_m": 12.0})
-    pg = nest.Create("poisson_generator", params={"rate": 9000.0})
-    nest.Connect(pg, pre + post, syn_spec={"weight": 40.0})
-    nest.Connect(pre, post, {"rule": "fixed_indegree", "indegree": 8},
-                 {"synapse_model": synapse, "weight": 12.0, "delay": 1.5})
-    sr = nest.Create("spike_recorder")
-    nest.Connect(pre + post, sr)
+    pre, post, pg, sr = stdp_network.build(nest, neuron, synapse, module, threads)
     nest.Simulate(400.0)
     events = sr.get("events")
     conns = nest.GetConnections(synapse_model=synapse)
@@ -60,21 +51,12 @@ def main() -> None:
     mode, module, out = sys.argv[1:4]
     threads = int(sys.argv[4]) if len(sys.argv) > 4 else 1
     twin = sys.argv[5] if len(sys.argv) > 5 else ""
-    if mode == "manual":
-        import nest
-
-        result = run(nest, "iaf_psc_exp_neuron_nestml__with_stdp_synapse_nestml",
-                     "stdp_synapse_nestml__with_iaf_psc_exp_neuron_nestml" + twin, module, threads)
-    else:
-        if mode == "hook":
-            import nest  # jitnest's stand-in when run through ``python -m jitnest``
-        else:
-            import jitnest as nest
+    nest, neuron, synapse = stdp_network.flavour(mode)
+    result = run(nest, neuron, synapse + twin, module if mode == "manual" else None, threads)
+    if mode != "manual":
         import jitnest
         from jitnest.pynest import REAL
 
-        assert getattr(nest, "__jitnest_standin__", False) or nest is jitnest, "nest is not jitnest here"
-        result = run(nest, "iaf_psc_exp_neuron", "stdp_synapse_nestml" + twin, None, threads)
         result["modules"] = jitnest.build_report()
         result["real_synapse_models"] = sorted(m for m in REAL.synapse_models if "nestml" in m)
     with open(os.path.join(out, f"rank-{result['rank']}.json"), "w") as handle:
