@@ -20,7 +20,6 @@ from __future__ import annotations
 import functools
 import json
 import os
-import subprocess
 import sys
 from dataclasses import dataclass
 from typing import Any
@@ -83,13 +82,14 @@ def _writable(keys: list[str]) -> list[str]:
     try:
         completed = processes.run([sys.executable, "-c", _PROBE.format(model=BASE_SYNAPSE)], timeout=PROBE_SECONDS,
                                   env=_probe_environment())
+        output, problem = completed.stdout, completed.stderr
     except processes.ProcessTimeout as error:
-        completed = subprocess.CompletedProcess(error.args, -1, error.stdout, f"{error}\n{error.stderr}")
+        output, problem = error.stdout, f"{error}\n{error.stderr}"
     try:
-        writable = json.loads(completed.stdout.strip().splitlines()[-1])
+        writable = json.loads(output.strip().splitlines()[-1])
     except (IndexError, ValueError):
         _log.warning("could not ask NEST which synapse keys it accepts (%s); assuming weight, delay, "
-                     "receptor_type and weight_recorder", completed.stderr.strip()[-500:])
+                     "receptor_type and weight_recorder", problem.strip()[-500:])
         return [k for k in ("delay", "receptor_type", "weight", "weight_recorder") if k in keys]
     cache_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     write_atomically(cache_file, json.dumps({"keys": keys, "writable": writable}))
