@@ -12,8 +12,9 @@ VARIANT:
 * ``builtin``: as homogeneous, plus NEST's built-in ``stdp_synapse`` from the same sources onto the same
   NESTML neurons (it reads the neuron's ArchivingNode history, not NESTML's own).
 
-Writes spikes, final weights (and the per-connection parameters) and what a multimeter recorded from the
-postsynaptic neurons (V_m and the synaptic currents) as JSON.
+Writes spikes, final weights (and the per-connection parameters), what a multimeter recorded from the
+postsynaptic neurons (V_m and the synaptic currents) and the bytes of one connection of NESTML's and of
+NEST's built-in STDP synapse (``sizeof``) as JSON.
 """
 
 import json
@@ -64,6 +65,8 @@ def run(nest, neuron: str, synapse: str, module: str | None, variant: str) -> di
     result = {
         "senders": [s for _, s in spikes], "times": [t for t, _ in spikes],
         "recorded": {key: [float(recorded[key][i]) for i in order] for key in RECORDED + ["times", "senders"]},
+        "sizeof": {label: nest.GetDefaults(model)["sizeof"] for label, model in (("nestml", synapse),
+                                                                                   ("builtin", "stdp_synapse"))},
     }
     for label, model in (("nestml", synapse), ("builtin", "stdp_synapse")):
         conns = nest.GetConnections(synapse_model=model)

@@ -18,7 +18,7 @@ import pytest
 
 from jitnest import config
 from jitnest.generate import transform
-from jitnest.generate.transform import cxx, synapse_scratch, trace_propagators
+from jitnest.generate.transform import cxx, synapse_scratch, synapse_shared_parameters, trace_propagators
 
 # Tests reading the STDP pair as NESTML generated it (the session's one generation, shared with
 # test_nestml_worker) are slow: a generation is seconds of NESTML.
@@ -174,11 +174,52 @@ def test_synapse_breaking_a_precondition_is_left_as_nestml_wrote_it(pair, case: 
 
 
 @needs_generation
+def test_synapse_parameters_are_shared_sets(pair) -> None:
+    files = _files(pair)
+    original = dict(files)
+    assert synapse_shared_parameters.apply(files, pair[1], {}) == [
+        f"{SYNAPSE}: parameters shared per distinct set, a pointer per connection"]
+    header = cxx.code_only(files[f"{SYNAPSE}.h"])
+    assert re.findall(r"\bP_\b", header) == []
+    assert header.count("const Parameters_* jitnest_parameters_;") == 1 and "Parameters_ P_;" not in header
+    # Every read goes through the pointer, every write through the table (setters, set_status once,
+    # the default constructor once); the copy constructor copies the pointer.
+    reads = len(re.findall(r"\bP_\.\w+\b(?!\s*=[^=])", cxx.code_only(original[f"{SYNAPSE}.h"])))
+    assert header.count("jitnest_parameters_->") == reads - 8  # the copy constructor's 8 reads of rhs
+    assert header.count("ParameterTable_::intern( __p )") == 8 + 1 + 1
+    assert header.count("jitnest_parameters_ = rhs.jitnest_parameters_;") == 1
+    assert "__p.lambda = 0.01;" in header and "__p.lambda = tmp_lambda;" in header
+    assert {n: t for n, t in files.items() if n != f"{SYNAPSE}.h"} == {
+        n: t for n, t in original.items() if n != f"{SYNAPSE}.h"}
+
+
+BROKEN_PARAMETERS: dict[str, tuple[str, str]] = {
+    "a parameter written in send": (_SEND_START, _SEND_START + "\n    P_.Wmax = 3.;"),
+    "a parameter incremented": (_SEND_START, _SEND_START + "\n    P_.Wmax += 1.;"),
+    "the parameters used whole": (_SEND_START, _SEND_START + "\n    const Parameters_ q = P_;"),
+    "a parameter of another type": ("    double lambda;", "    long lambda;"),
+    "the constructor leaves a parameter unset": ("  P_.Wmin = 0.; // as real\n", ""),
+    "the copy constructor leaves a parameter uncopied": ("  P_.Wmin = rhs.P_.Wmin;\n", ""),
+}
+
+
+@needs_generation
+@pytest.mark.parametrize("case", sorted(BROKEN_PARAMETERS))
+def test_synapse_parameters_breaking_a_precondition_are_left_as_nestml_wrote_them(pair, case: str) -> None:
+    files = _files(pair)
+    old, new = BROKEN_PARAMETERS[case]
+    files[f"{SYNAPSE}.h"] = _edit(files[f"{SYNAPSE}.h"], old, new)
+    edited = dict(files)
+    assert synapse_shared_parameters.apply(files, pair[1], {}) == []
+    assert files == edited
+
+
+@needs_generation
 def test_stage_copies_transformed_files_and_lists_what_it_applied(pair, tmp_path, monkeypatch) -> None:
     directory, models = pair
     monkeypatch.delenv("JITNEST_TRANSFORM", raising=False)
     applied = transform.stage(directory, tmp_path / "on", models)
-    assert [a["name"] for a in applied] == ["trace_propagators", "synapse_scratch"]
+    assert [a["name"] for a in applied] == ["trace_propagators", "synapse_scratch", "synapse_shared_parameters"]
     assert (tmp_path / "on" / f"{NEURON}.cpp").read_text() != (directory / f"{NEURON}.cpp").read_text()
     key_on = transform.identity()
 
@@ -188,8 +229,9 @@ def test_stage_copies_transformed_files_and_lists_what_it_applied(pair, tmp_path
     for path in (tmp_path / "off").iterdir():
         assert path.read_bytes() == (directory / path.name).read_bytes()
 
-    monkeypatch.setenv("JITNEST_TRANSFORM", "synapse_scratch,trace_propagators")
-    assert transform.enabled() == ("trace_propagators", "synapse_scratch") and transform.identity() == key_on
+    monkeypatch.setenv("JITNEST_TRANSFORM", "synapse_shared_parameters,synapse_scratch,trace_propagators")
+    assert transform.enabled() == ("trace_propagators", "synapse_scratch", "synapse_shared_parameters")
+    assert transform.identity() == key_on
     monkeypatch.setenv("JITNEST_TRANSFORM", "trace_propagators")
     assert transform.identity() != key_on
     assert [a["name"] for a in transform.stage(directory, tmp_path / "one", models)] == ["trace_propagators"]
