@@ -152,8 +152,15 @@ class Population:
         """Whether the store keeps numbers for ``key`` (not for a vector, which only NEST holds)."""
         return key in self.store and key not in self.model_defaults.vectors
 
-    def stored(self, key: str, positions: numpy.ndarray) -> numpy.ndarray:
+    def stored(self, key: str, positions: range | numpy.ndarray) -> numpy.ndarray:
         """A new array of the stored values of ``key`` at ``positions`` (see ``holds``)."""
+        if isinstance(positions, range) and positions == range(self.size):
+            # The whole population (a replayed Create): the column itself, without an index array as
+            # large as the values (8 bytes per node, at the peak of the replay's memory).
+            column = self.store.get(key)
+            return column if isinstance(column, numpy.ndarray) else numpy.full(self.size, column, self.store.dtype(key))
+        if isinstance(positions, range):
+            positions = numpy.arange(positions.start, positions.stop, positions.step, dtype=numpy.int64)
         return self.store.get_at(key, positions)
 
     def nbytes(self) -> int:

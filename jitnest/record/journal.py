@@ -59,7 +59,7 @@ class StoredValues:
 
     def values(self) -> numpy.ndarray:
         parts = [segment if isinstance(segment, numpy.ndarray) else
-                 segment[0].stored(segment[1], _indices(segment[2])) for segment in self.segments]
+                 segment[0].stored(segment[1], segment[2]) for segment in self.segments]
         return parts[0] if len(parts) == 1 else numpy.concatenate(parts)
 
 
@@ -96,12 +96,6 @@ def _compact(positions: range | numpy.ndarray) -> range | numpy.ndarray:
     if step > 0 and (len(positions) == 1 or bool((numpy.diff(positions) == step).all())):
         return range(first, int(positions[-1]) + 1, step)
     return numpy.array(positions, dtype=numpy.int64)
-
-
-def _indices(positions: range | numpy.ndarray) -> numpy.ndarray:
-    if isinstance(positions, range):
-        return numpy.arange(positions.start, positions.stop, positions.step, dtype=numpy.int64)
-    return positions
 
 
 def read_back(value: Any) -> Any:
