@@ -39,10 +39,6 @@ class ModelSource:
 def nestml_library_dirs() -> list[Path]:
     """NESTML's model library, installed as data files under ``<prefix>/models``."""
     candidates = [Path(sys.prefix) / "models", Path(sys.base_prefix) / "models"]
-    try:
-        import pynestml  # noqa: F401  (only located, never imported for use)
-    except ImportError:
-        pass
     return [c for c in dict.fromkeys(candidates) if c.is_dir()]
 
 
