@@ -31,12 +31,12 @@ from types import ModuleType
 
 from ...config import settings
 from ...log import get_logger
-from . import synapse_scratch, trace_propagators
+from . import input_buffer, synapse_scratch, trace_propagators
 
 _log = get_logger(__name__)
 
 # In the order they are applied. A transformation sees the output of the ones before it.
-TRANSFORMATIONS: tuple[ModuleType, ...] = (trace_propagators, synapse_scratch)
+TRANSFORMATIONS: tuple[ModuleType, ...] = (trace_propagators, synapse_scratch, input_buffer)
 NAMES = tuple(t.NAME for t in TRANSFORMATIONS)
 _PACKAGE = Path(__file__).resolve().parent
 
