@@ -207,6 +207,7 @@ def _source(source: str, cls: str) -> str:
         check = edits.one(rf"assert\(\s*e\.get_rport\(\) < B_\.{rings[0]}_\.size\(\)\s*\);",
                           function.body_start, function.body_end)[0]
         edits.replace(check, f"assert( e.get_rport() < static_cast< size_t >( {bound} ) );")
+        adds = []
         for ring in rings:
             add = edits.one(rf"\bB_\.{ring}_\[(?P<index>[^\]\n]+)\]\.add_value\(\s*(?P<offset>{_OFFSET})\s*,"
                             r"\s*(?P<value>[^;]+?)\s*\);", function.body_start, function.body_end)[0]
@@ -218,9 +219,16 @@ def _source(source: str, cls: str) -> str:
             if not re.fullmatch(r"[\w\s.*()]+", add.group("value")):
                 raise _Unrecognised(add.group("value"))
             first = _RINGS[ring][1]
-            channel = f"{first}( {index} )" if first else index
-            edits.replace(add, f"B_.{_BUFFER}.add_value( nest::kernel().event_delivery_manager.get_modulo( "
-                               f"{add.group('offset')} ), {channel}, {add.group('value').strip()} );")
+            adds.append((add, f"{first}( {index} )" if first else index, add.group("value").strip()))
+        # Adjacent adds (a spike's value and its flag) share the slot, computed once.
+        shared = len(adds) == 2 and not edits.code[adds[0][0].end():adds[1][0].start()].strip()
+        for position, (add, channel, value) in enumerate(adds):
+            slot = f"nest::kernel().event_delivery_manager.get_modulo( {add.group('offset')} )"
+            statement = f"B_.{_BUFFER}.add_value( {_SLOT if shared else slot}, {channel}, {value} );"
+            if shared and position == 0:
+                indent = re.search(r"[ \t]*\Z", edits.text[:add.start()]).group()
+                statement = f"const size_t {_SLOT} = {slot};  {_NOTE}\n{indent}{statement}"
+            edits.replace(add, statement)
     _check_mentions(edits)
     return edits.apply()
 
