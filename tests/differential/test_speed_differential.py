@@ -50,3 +50,30 @@ def test_transformed_module_equals_nestmls_code(manual_stdp_module, tmp_path, va
     # ... and it is smaller than NESTML's and NEST's synapse (parameters shared, not copied per connection).
     assert jit["sizeof"]["nestml"] <= jit["sizeof"]["builtin"] < manual["sizeof"]["nestml"], (jit, manual["sizeof"])
 
+
+
+@pytest.mark.parametrize("variant", ["plain", "paired"])
+def test_transformed_neuron_inputs_equal_nestmls_code(manual_stdp_module, tmp_path, variant, cache_dir):
+    """Every input a neuron buffers (tests/networks/input_network.py: excitatory and inhibitory spikes,
+    delays of several steps, CurrentEvents from three generators, two Simulate calls), on the unpaired
+    and on the paired neuron: the same spikes and recorded values as NESTML's unedited code."""
+    def run(mode: str, module: str) -> dict:
+        out = tmp_path / f"{mode}.json"
+        run_python(NETWORKS / "input_network.py", mode, module, str(out), variant)
+        return json.loads(out.read_text())
+
+    manual, jit = run("manual", str(manual_stdp_module)), run("jitnest", "-")
+    assert len(manual["senders"]) > 500 and len(set(manual["senders"])) == 40
+    assert max(manual["recorded"]["I_syn_inh"]) > 0 and max(manual["recorded"]["I_syn_exc"]) > 0  # both ports used
+    for key in ("senders", "times"):
+        assert jit[key] == manual[key], key
+    for key, values in manual["recorded"].items():
+        assert jit["recorded"][key] == values, key
+    if variant == "paired":
+        assert jit["weights"] == manual["weights"] and len({w for *_, w in manual["weights"]}) > 10
+    labels = {"plain": lambda label: "stdp_synapse" not in label, "paired": lambda label: "stdp_synapse" in label}
+    applied = [[t["name"] for t in json.loads(m.read_text()).get("transformations") or []]
+               for m in (cache_dir / "modules").glob("*/manifest.json")
+               if "iaf_psc_exp_neuron" in json.loads(m.read_text())["label"]
+               and labels[variant](json.loads(m.read_text())["label"])]
+    assert any("input_buffer" in names for names in applied), applied

@@ -18,7 +18,7 @@ import pytest
 
 from jitnest import config
 from jitnest.generate import transform
-from jitnest.generate.transform import cxx, synapse_scratch, synapse_shared_parameters, trace_propagators
+from jitnest.generate.transform import cxx, input_buffer, synapse_scratch, synapse_shared_parameters, trace_propagators
 
 # Tests reading the STDP pair as NESTML generated it (the session's one generation, shared with
 # test_nestml_worker) are slow: a generation is seconds of NESTML.
@@ -219,7 +219,8 @@ def test_stage_copies_transformed_files_and_lists_what_it_applied(pair, tmp_path
     directory, models = pair
     monkeypatch.delenv("JITNEST_TRANSFORM", raising=False)
     applied = transform.stage(directory, tmp_path / "on", models)
-    assert [a["name"] for a in applied] == ["trace_propagators", "synapse_scratch", "synapse_shared_parameters"]
+    assert [a["name"] for a in applied] == ["trace_propagators", "synapse_scratch", "synapse_shared_parameters",
+                                            "input_buffer"]
     assert (tmp_path / "on" / f"{NEURON}.cpp").read_text() != (directory / f"{NEURON}.cpp").read_text()
     key_on = transform.identity()
 
@@ -229,8 +230,8 @@ def test_stage_copies_transformed_files_and_lists_what_it_applied(pair, tmp_path
     for path in (tmp_path / "off").iterdir():
         assert path.read_bytes() == (directory / path.name).read_bytes()
 
-    monkeypatch.setenv("JITNEST_TRANSFORM", "synapse_shared_parameters,synapse_scratch,trace_propagators")
-    assert transform.enabled() == ("trace_propagators", "synapse_scratch", "synapse_shared_parameters")
+    monkeypatch.setenv("JITNEST_TRANSFORM", "input_buffer,synapse_shared_parameters,synapse_scratch,trace_propagators")
+    assert transform.enabled() == ("trace_propagators", "synapse_scratch", "synapse_shared_parameters", "input_buffer")
     assert transform.identity() == key_on
     monkeypatch.setenv("JITNEST_TRANSFORM", "trace_propagators")
     assert transform.identity() != key_on
@@ -240,6 +241,81 @@ def test_stage_copies_transformed_files_and_lists_what_it_applied(pair, tmp_path
     monkeypatch.setenv("JITNEST_TRANSFORM", "no_such_transformation")
     with pytest.raises(ValueError, match="no_such_transformation"):
         transform.enabled()
+
+
+UNPAIRED = "iaf_psc_exp_neuron_nestml"
+
+
+@pytest.fixture(scope="module")
+def both_neurons(generated_stdp_pair: dict[str, Any]) -> tuple[Path, list[dict[str, Any]]]:
+    """The STDP pair and the unpaired neuron NESTML generated beside it."""
+    return Path(generated_stdp_pair["target_dir"]), list(generated_stdp_pair["models"])
+
+
+@needs_generation
+def test_input_buffers_become_one_multichannel_buffer(both_neurons) -> None:
+    files = _files(both_neurons)
+    original = dict(files)
+    notes = input_buffer.apply(files, both_neurons[1], {})
+    assert sorted(notes) == sorted(f"{n}: one multi-channel input buffer instead of a ring buffer per port and flag"
+                                   for n in (NEURON, UNPAIRED))
+    for neuron in (NEURON, UNPAIRED):
+        header, source = cxx.code_only(files[f"{neuron}.h"]), cxx.code_only(files[f"{neuron}.cpp"])
+        assert "RingBuffer" not in header + source and "std::vector< double >" not in header
+        assert header.count("nest::MultiChannelInputBuffer< NUM_SPIKE_RECEPTORS + NUM_SPIKE_RECEPTORS + "
+                            "NUM_CONTINUOUS_INPUT_PORTS > __jitnest_input_buffer_;") == 1
+        # added at the ring buffers' index, read where NESTML read them, each slot zeroed once per step
+        assert source.count("__jitnest_input_buffer_.add_value(") == 3  # a spike's value and flag, a current
+        assert source.count("nest::kernel().event_delivery_manager.get_modulo( e.get_rel_delivery_steps(") == 2
+        assert source.count("reset_values_all_channels( __jitnest_slot )") == 1
+        assert "get_value(" not in source
+        # the rest of the code reads the grid sums as before
+        for read in ("B_.spike_inputs_grid_sum_[EXC_SPIKES - MIN_SPIKE_RECEPTOR]",
+                     "B_.continuous_inputs_grid_sum_[I_STIM]"):
+            assert source.count(read) == cxx.code_only(original[f"{neuron}.cpp"]).count(read) > 0
+    assert files[f"{SYNAPSE}.h"] == original[f"{SYNAPSE}.h"]
+
+
+_LAG_START = "  for ( long lag = from ; lag < to ; ++lag )\n  {\n"
+_ON_RECEIVE = "    if (B_.spike_input_received_grid_sum_[EXC_SPIKES - MIN_SPIKE_RECEPTOR])\n"
+_CONTINUOUS = "    for (long i = 0; i < NUM_CONTINUOUS_INPUT_PORTS; ++i)\n"
+_CONTINUOUS_READ = (_CONTINUOUS + "    {\n      get_continuous_inputs_grid_sum_()[i] = "
+                    "get_continuous_inputs_()[i].get_value(lag);\n    }\n")
+_SPIKE_ADD = "  B_.spike_inputs_[ nestml_buffer_idx - MIN_SPIKE_RECEPTOR ].add_value(\n"
+# Each edit breaks one precondition that makes the rewrite exact (see input_buffer's docstring).
+BROKEN_BUFFER: dict[str, tuple[str, str, str]] = {
+    "a ring buffer read elsewhere": ("cpp", _LAG_START, _LAG_START + "    B_.spike_inputs_[0].get_value(lag);\n"),
+    "a grid sum used as a vector": ("cpp", _LAG_START, _LAG_START + "    B_.spike_inputs_grid_sum_.resize(3);\n"),
+    "a getter called elsewhere": ("h", "  return B_.logger_.connect_logging_device(",
+                                  "  get_continuous_inputs_();\n  return B_.logger_.connect_logging_device("),
+    "a step may end between the reads": ("cpp", _ON_RECEIVE, "    if (S_.V_m > 1e9) continue;\n" + _ON_RECEIVE),
+    "continuous inputs read conditionally": ("cpp", _CONTINUOUS, "    if (S_.refr_t > 0.)\n" + _CONTINUOUS),
+    "continuous inputs read in a block": ("cpp", _CONTINUOUS_READ, "    {\n" + _CONTINUOUS_READ + "    }\n"),
+    "spike added at another step": ("cpp", "get_slice_origin() ),\n    weight * e.get_multiplicity() );",
+                                    "get_slice_origin() ) + 1,\n    weight * e.get_multiplicity() );"),
+    "buffer index with a side effect": (
+        "cpp", _SPIKE_ADD, _SPIKE_ADD.replace("nestml_buffer_idx -", "nestml_buffer_idx++ -")),
+    "a buffer not cleared by init_buffers_": ("cpp", "  get_continuous_inputs_().clear();\n", ""),
+    "a buffer resized to another size": (
+        "cpp", "B_.continuous_inputs_.resize(NUM_CONTINUOUS_INPUT_PORTS);", "B_.continuous_inputs_.resize(2);"),
+    "a constructor sizing differently": (
+        "cpp", "continuous_inputs_( std::vector< nest::RingBuffer >( NUM_CONTINUOUS_INPUT_PORTS ) )",
+        "continuous_inputs_( std::vector< nest::RingBuffer >( 2 ) )"),
+    "a grid sum of another type": ("h", "std::vector< double > continuous_inputs_grid_sum_;",
+                                   "std::vector< float > continuous_inputs_grid_sum_;"),
+}
+
+
+@needs_generation
+@pytest.mark.parametrize("case", sorted(BROKEN_BUFFER))
+def test_input_buffer_breaking_a_precondition_is_left_as_nestml_wrote_it(pair, case: str) -> None:
+    files = _files(pair)
+    kind, old, new = BROKEN_BUFFER[case]
+    name = f"{NEURON}.{kind}"
+    files[name] = _edit(files[name], old, new)
+    edited = dict(files)
+    assert input_buffer.apply(files, pair[1], {}) == []
+    assert files == edited
 
 
 def test_identity_changes_with_the_network_facts(monkeypatch) -> None:

@@ -1,0 +1,305 @@
+"""Transformation ``input_buffer``: a neuron's inputs arrive in one multi-channel buffer instead
+of a separately allocated ring buffer per input port and per "spike received" flag.
+
+What NESTML 9 writes, in a neuron's ``Buffers_``::
+
+    std::vector< nest::RingBuffer > spike_inputs_;          // NUM_SPIKE_RECEPTORS ring buffers
+    std::vector< double > spike_inputs_grid_sum_;
+    std::vector< nest::RingBuffer > spike_input_received_;  // NUM_SPIKE_RECEPTORS ring buffers
+    std::vector< double > spike_input_received_grid_sum_;
+    std::vector< nest::RingBuffer > continuous_inputs_;     // NUM_CONTINUOUS_INPUT_PORTS ring buffers
+    std::vector< double > continuous_inputs_grid_sum_;
+
+(for ``iaf_psc_exp_neuron``: five ring buffers, each its own heap block, and three heap vectors
+per neuron). ``handle(SpikeEvent&)`` adds into two ring buffers, ``handle(CurrentEvent&)`` into
+one; ``update()`` reads (and so zeroes) each spike port's two ring buffers at the start of a
+step and each continuous port's at its end, into the ``*_grid_sum_`` vectors.
+
+What this transformation writes instead, as NEST's hand-written ``iaf_psc_exp`` does: one
+``nest::MultiChannelInputBuffer< 2 * NUM_SPIKE_RECEPTORS + NUM_CONTINUOUS_INPUT_PORTS >`` (its
+channels: the spike inputs, then the received flags, then the continuous inputs), and the three
+grid sums as ``std::array``s inside ``Buffers_``. ``handle`` adds into the channel at slot
+``get_modulo(<the same relative delivery step>)`` (the index ``RingBuffer::add_value`` uses);
+``update()`` reads the slot ``get_modulo(lag)`` (the index ``RingBuffer::get_value`` uses) where
+NESTML read the ring buffers, and zeroes the whole slot after the step's last read, where NESTML
+read (and zeroed) the continuous ports.
+
+Why this is exact (bit for bit): every channel of a slot receives the same values in the same
+order as NESTML's ring buffer at that index, starting from 0.0, so each sum is the same double;
+each value is read at the same point of ``update()`` as before. The spike channels are zeroed at
+the end of the step instead of at its start: nothing adds to a neuron's buffer during its own
+``update()`` (NEST delivers events between updates), and the step's spike values are not read
+again after they were copied into the grid sums. The buffer's life cycle is NESTML's: sized and
+zeroed in ``init_buffers_`` (``MultiChannelInputBuffer::clear`` sizes it to min + max delay, as
+the ring buffers that NESTML's ``pre_run_hook`` re-created after ``init_buffers_`` emptied the
+vectors), the grid sums zero from construction and zeroed in ``init_buffers_``, and nothing done
+in ``pre_run_hook`` (NESTML's ``resize`` calls change nothing once the vectors have their size).
+
+Guards (else the neuron is left exactly as NESTML wrote it): each of the six members is declared
+once in ``Buffers_`` with NESTML's type, after ``NUM_SPIKE_RECEPTORS`` and
+``NUM_CONTINUOUS_INPUT_PORTS``, and initialised with its size in both ``Buffers_`` constructors;
+``init_buffers_`` clears each one once; ``pre_run_hook`` resizes each one once to its size;
+``update()`` has one ``for ( long lag = from ; lag < to ; ++lag )`` loop whose body holds, not
+nested in a block or ``#if`` nor after an ``if``/``else``, NESTML's loop copying the spike ports
+and, after it, the loop copying the continuous ports, with no ``continue``, ``break``,
+``return``, ``goto`` or ``throw`` between them (so each step that reads a slot zeroes it: the
+GSL neurons, which ``throw`` when the solver fails, are left alone);
+``handle(SpikeEvent&)`` asserts the port against the buffer's size and adds into each spike ring
+buffer once, ``handle(CurrentEvent&)`` likewise into the continuous ones, each add at
+``e.get_rel_delivery_steps( nest::kernel().simulation_manager.get_slice_origin() )`` with an
+index expression without side effects; and every other mention of the six members or their
+getters in the neuron's code is a subscript of a grid sum through ``B_`` (which a ``std::array``
+serves as the vector did).
+"""
+
+from __future__ import annotations
+
+import re
+
+from . import cxx
+
+NAME = "input_buffer"
+DESCRIPTION = "neuron: one multi-channel input buffer instead of a ring buffer per input port and flag"
+
+_BUFFER = "__jitnest_input_buffer_"
+_SLOT = "__jitnest_slot"
+_INPUT = "__jitnest_input"
+# The ring buffers in channel order, with their number of channels and first channel.
+_RINGS = {"spike_inputs": ("NUM_SPIKE_RECEPTORS", ""),
+          "spike_input_received": ("NUM_SPIKE_RECEPTORS", "NUM_SPIKE_RECEPTORS + "),
+          "continuous_inputs": ("NUM_CONTINUOUS_INPUT_PORTS", "2 * NUM_SPIKE_RECEPTORS + ")}
+_CHANNELS = "NUM_SPIKE_RECEPTORS + NUM_SPIKE_RECEPTORS + NUM_CONTINUOUS_INPUT_PORTS"
+_MENTION = re.compile(r"\b(?:get_)?(?:spike_inputs|spike_input_received|continuous_inputs)_(?:grid_sum_)?(?!\w)")
+_GRID_READ = re.compile(r"(?<=\bB_\.)(?:spike_inputs|spike_input_received|continuous_inputs)_grid_sum_(?=\s*\[)")
+_OWN_NAMES = re.compile(rf"\b(?:{_BUFFER}|{_SLOT}|{_INPUT}|MultiChannelInputBuffer)\b")
+_NOTE = "// jitnest: one multi-channel input buffer (see jitnest/generate/transform/input_buffer.py)"
+_OFFSET = r"e\.get_rel_delivery_steps\(\s*nest::kernel\(\)\.simulation_manager\.get_slice_origin\(\)\s*\)"
+_LAG_LOOP = r"for\s*\(\s*long lag = from\s*;\s*lag < to\s*;\s*\+\+lag\s*\)\s*\{"
+_SPIKE_LOOP = re.compile(
+    r"for \(long i = 0; i < NUM_SPIKE_RECEPTORS; \+\+i\)\s*\{\s*"
+    r"get_spike_inputs_grid_sum_\(\)\[i\] = get_spike_inputs_\(\)\[i\]\.get_value\(lag\);\s*"
+    r"get_spike_input_received_grid_sum_\(\)\[i\] = get_spike_input_received_\(\)\[i\]\.get_value\(lag\);\s*\}")
+_CONTINUOUS_LOOP = re.compile(
+    r"for \(long i = 0; i < NUM_CONTINUOUS_INPUT_PORTS; \+\+i\)\s*\{\s*"
+    r"get_continuous_inputs_grid_sum_\(\)\[i\] = get_continuous_inputs_\(\)\[i\]\.get_value\(lag\);\s*\}")
+_PURE_INDEX = re.compile(r"[\w\s.+\-*()]+")
+
+
+class _Unrecognised(Exception):
+    """The code is not of the guarded form."""
+
+
+class _Edits:
+    """Replacements of spans of one text, found in its ``code_only`` twin (same positions)."""
+
+    def __init__(self, text: str) -> None:
+        self.text, self.code = text, cxx.code_only(text)
+        self.spans: list[tuple[int, int, str]] = []
+
+    def one(self, pattern: str | re.Pattern, start: int = 0, end: int | None = None, count: int = 1) -> list[re.Match]:
+        """The matches of ``pattern`` in ``code[start:end]``: exactly ``count`` of them, else the code is not ours."""
+        end = len(self.code) if end is None else end
+        found = list(re.compile(pattern).finditer(self.code, start, end))
+        if len(found) != count:
+            raise _Unrecognised(str(pattern))
+        return found
+
+    def replace(self, match: re.Match, replacement: str) -> None:
+        self.spans.append(_whole_line(self.text, match.start(), match.end(), replacement))
+
+    def apply(self) -> str:
+        spans = sorted(self.spans)
+        if any(a[1] > b[0] for a, b in zip(spans, spans[1:])):
+            raise _Unrecognised("overlapping edits")
+        text = self.text
+        for start, end, replacement in reversed(spans):
+            text = text[:start] + replacement + text[end:]
+        return text
+
+    def covers(self, position: int) -> bool:
+        return any(start <= position < end for start, end, _ in self.spans)
+
+
+def _whole_line(text: str, start: int, end: int, replacement: str) -> tuple[int, int, str]:
+    """A deletion that leaves only blanks on its line removes the line (and the doc comment
+    directly above a deleted getter)."""
+    if replacement:
+        return start, end, replacement
+    line_start = text.rfind("\n", 0, start) + 1
+    line_end = text.find("\n", end)
+    line_end = len(text) if line_end < 0 else line_end
+    if text[line_start:start].strip() or text[end:line_end].strip():
+        return start, end, replacement
+    doc = re.search(r"[ \t]*/\*\*[ \t]*\n(?:[ \t]*\*(?!\*/)[^\n]*\n)*[ \t]*\*\*/[ \t]*\n\Z", text[:line_start])
+    if doc is not None and "inline" in text[start:end]:
+        line_start = doc.start()
+    return line_start, min(line_end + 1, len(text)), ""
+
+
+def _body(edits: _Edits, header_pattern: str) -> cxx.Function:
+    functions = cxx.find_functions(edits.code, header_pattern)
+    if len(functions) != 1:
+        raise _Unrecognised(header_pattern)
+    return functions[0]
+
+
+def _header(header: str) -> str:
+    edits = _Edits(header)
+    struct = edits.one(r"\bstruct Buffers_\s*\{")[0]
+    struct_end = cxx.matching_brace(edits.code, struct.end() - 1)
+    if struct_end is None:
+        raise _Unrecognised("Buffers_")
+    for constant in (r"static const size_t NUM_SPIKE_RECEPTORS\s*=", r"\bNUM_CONTINUOUS_INPUT_PORTS\s*=(?!=)"):
+        if edits.one(constant)[0].start() > struct.start():
+            raise _Unrecognised(constant)
+    includes = list(re.finditer(r'^#include "ring_buffer\.h"', header, re.M))  # a string literal: not in edits.code
+    if len(includes) != 1:
+        raise _Unrecognised("ring_buffer.h")
+    include = includes[0]
+    edits.replace(include, '#include "ring_buffer.h"\n#include "ring_buffer_impl.h"  ' + _NOTE)
+    for ring, (size, _) in _RINGS.items():
+        declaration = edits.one(rf"std::vector<\s*nest::RingBuffer\s*>\s+{ring}_\s*;", struct.end(), struct_end)[0]
+        edits.replace(declaration, f"nest::MultiChannelInputBuffer< {_CHANNELS} > {_BUFFER};  {_NOTE}"
+                      if ring == "spike_inputs" else "")
+        grid = edits.one(rf"std::vector<\s*double\s*>\s+{ring}_grid_sum_\s*;", struct.end(), struct_end)[0]
+        edits.replace(grid, f"std::array< double, {size} > {ring}_grid_sum_;")
+        for member, kind in ((f"{ring}_", r"nest::RingBuffer"), (f"{ring}_grid_sum_", "double")):
+            getters = edits.one(rf"inline std::vector<\s*{kind}\s*>&\s*get_{member}\(\)\s*\{{\s*"
+                                rf"return (?:{member}|B_\.get_{member}\(\));\s*\}}", count=2)
+            for getter in getters:
+                edits.replace(getter, "")
+    _check_mentions(edits)
+    return edits.apply()
+
+
+def _source(source: str, cls: str) -> str:
+    edits = _Edits(source)
+    name = re.escape(cls)
+    constructors = list(re.finditer(rf"\b{name}::Buffers_::Buffers_\([^)]*\)\s*:(?P<init>[^{{]*)\{{", edits.code))
+    if len(constructors) != 2:
+        raise _Unrecognised("Buffers_ constructors")
+    for constructor in constructors:
+        start, end = constructor.span("init")
+        for ring, (size, _) in _RINGS.items():
+            entry = edits.one(rf",\s*{ring}_\(\s*std::vector<\s*nest::RingBuffer\s*>\(\s*{size}\s*\)\s*\)",
+                              start, end)[0]
+            edits.replace(entry, f", {_BUFFER}()" if ring == "spike_inputs" else "")
+            grid = edits.one(rf",\s*{ring}_grid_sum_\(\s*std::vector<\s*double\s*>\(\s*{size}\s*\)\s*\)",
+                             start, end)[0]
+            edits.replace(grid, f", {ring}_grid_sum_()")
+
+    init = _body(edits, rf"\bvoid\s+{name}::init_buffers_\(\s*\)")
+    pre_run = _body(edits, rf"\bvoid\s+{name}::pre_run_hook\(\s*\)")
+    for ring, (size, _) in _RINGS.items():
+        clear = edits.one(rf"\bget_{ring}_\(\)\.clear\(\);", init.body_start, init.body_end)[0]
+        edits.replace(clear, f"B_.{_BUFFER}.clear();  {_NOTE}" if ring == "spike_inputs" else "")
+        grid = edits.one(rf"\bget_{ring}_grid_sum_\(\)\.clear\(\);", init.body_start, init.body_end)[0]
+        edits.replace(grid, f"B_.{ring}_grid_sum_.fill( 0.0 );")
+        for member in (f"{ring}_", f"{ring}_grid_sum_"):
+            resize = edits.one(rf"\bB_\.{member}\.resize\(\s*{size}\s*\);", pre_run.body_start, pre_run.body_end)[0]
+            edits.replace(resize, "")
+
+    _update(edits, name)
+    spike = _body(edits, rf"\bvoid\s+{name}::handle\(\s*nest::SpikeEvent\s*&\s*e\s*\)")
+    current = _body(edits, rf"\bvoid\s+{name}::handle\(\s*nest::CurrentEvent\s*&\s*e\s*\)")
+    for function, rings, bound in ((spike, ("spike_inputs", "spike_input_received"), "NUM_SPIKE_RECEPTORS"),
+                                   (current, ("continuous_inputs",), "NUM_CONTINUOUS_INPUT_PORTS")):
+        check = edits.one(rf"assert\(\s*e\.get_rport\(\) < B_\.{rings[0]}_\.size\(\)\s*\);",
+                          function.body_start, function.body_end)[0]
+        edits.replace(check, f"assert( e.get_rport() < static_cast< size_t >( {bound} ) );")
+        adds = []
+        for ring in rings:
+            add = edits.one(rf"\bB_\.{ring}_\[(?P<index>[^\]\n]+)\]\.add_value\(\s*(?P<offset>{_OFFSET})\s*,"
+                            r"\s*(?P<value>[^;]+?)\s*\);", function.body_start, function.body_end)[0]
+            index = add.group("index").strip()
+            calls = re.findall(r"([\w.]+)\s*\(", index)
+            if not _PURE_INDEX.fullmatch(index) or "++" in index or "--" in index or any(
+                    call != "e.get_rport" for call in calls):
+                raise _Unrecognised(index)  # evaluated once either way, but only plain arithmetic is ours
+            if not re.fullmatch(r"[\w\s.*()]+", add.group("value")):
+                raise _Unrecognised(add.group("value"))
+            first = _RINGS[ring][1]
+            adds.append((add, f"{first}( {index} )" if first else index, add.group("value").strip()))
+        # Adjacent adds (a spike's value and its flag) share the slot, computed once.
+        shared = len(adds) == 2 and not edits.code[adds[0][0].end():adds[1][0].start()].strip()
+        for position, (add, channel, value) in enumerate(adds):
+            slot = f"nest::kernel().event_delivery_manager.get_modulo( {add.group('offset')} )"
+            statement = f"B_.{_BUFFER}.add_value( {_SLOT if shared else slot}, {channel}, {value} );"
+            if shared and position == 0:
+                indent = re.search(r"[ \t]*\Z", edits.text[:add.start()]).group()
+                statement = f"const size_t {_SLOT} = {slot};  {_NOTE}\n{indent}{statement}"
+            edits.replace(add, statement)
+    _check_mentions(edits)
+    return edits.apply()
+
+
+def _update(edits: _Edits, name: str) -> None:
+    update = _body(edits, rf"\bvoid\s+{name}::update\(\s*nest::Time const\s*&\s*origin\s*,"
+                          r"\s*const long from\s*,\s*const long to\s*\)")
+    loop = edits.one(_LAG_LOOP, update.body_start, update.body_end)[0]
+    loop_end = cxx.matching_brace(edits.code, loop.end() - 1)
+    if loop_end is None:
+        raise _Unrecognised("lag loop")
+    spikes = edits.one(_SPIKE_LOOP, loop.end(), loop_end)[0]
+    continuous = edits.one(_CONTINUOUS_LOOP, loop.end(), loop_end)[0]
+    between = edits.code[spikes.start():continuous.end()]
+    if continuous.start() < spikes.end() or re.search(r"\b(?:continue|break|return|goto|throw)\b", between):
+        raise _Unrecognised("control flow between the reads")
+    for match in (spikes, continuous):
+        before = edits.code[loop.end():match.start()]
+        directives = re.findall(r"^[ \t]*#[ \t]*(if|endif)", before, re.M)
+        code = re.sub(r"^[ \t]*#[^\n]*", "", before, flags=re.M).rstrip()
+        if (before.count("{") != before.count("}") or code[-1:] not in ("", ";", "{", "}")
+                or directives.count("if") != directives.count("endif")):
+            raise _Unrecognised("nested or conditional read")  # in a block or #if, or after if (...)/else
+    indent = re.search(r"[ \t]*\Z", edits.text[:spikes.start()]).group()
+    edits.replace(spikes, "\n".join([
+        f"const size_t {_SLOT} = nest::kernel().event_delivery_manager.get_modulo( lag );  {_NOTE}",
+        f"{indent}const auto& {_INPUT} = B_.{_BUFFER}.get_values_all_channels( {_SLOT} );",
+        f"{indent}for (long i = 0; i < NUM_SPIKE_RECEPTORS; ++i)",
+        f"{indent}{{",
+        f"{indent}  B_.spike_inputs_grid_sum_[i] = {_INPUT}[i];",
+        f"{indent}  B_.spike_input_received_grid_sum_[i] = {_INPUT}[NUM_SPIKE_RECEPTORS + i];",
+        f"{indent}}}"]))
+    indent = re.search(r"[ \t]*\Z", edits.text[:continuous.start()]).group()
+    edits.replace(continuous, "\n".join([
+        "for (long i = 0; i < NUM_CONTINUOUS_INPUT_PORTS; ++i)",
+        f"{indent}{{",
+        f"{indent}  B_.continuous_inputs_grid_sum_[i] = {_INPUT}[2 * NUM_SPIKE_RECEPTORS + i];",
+        f"{indent}}}",
+        f"{indent}B_.{_BUFFER}.reset_values_all_channels( {_SLOT} );  // the step's last read of its inputs"]))
+
+
+def _check_mentions(edits: _Edits) -> None:
+    """Every mention of the buffers is being rewritten, or is a grid sum's subscript."""
+    if _OWN_NAMES.search(edits.code):
+        raise _Unrecognised("already transformed")
+    grid_reads = {m.start() for m in _GRID_READ.finditer(edits.code)}
+    for mention in _MENTION.finditer(edits.code):
+        if not edits.covers(mention.start()) and mention.start() not in grid_reads:
+            raise _Unrecognised(f"mention of {mention.group()} at {mention.start()}")
+
+
+def rewrite(source: str, header: str, cls: str) -> tuple[str, str] | None:
+    """The neuron ``cls``'s source and header with one multi-channel input buffer, or None if a guard fails."""
+    try:
+        return _source(source, cls), _header(header)
+    except _Unrecognised:
+        return None
+
+
+def apply(files: dict[str, str], models: list[dict], network: dict) -> list[str]:
+    """Rewrite the input buffers of every neuron in ``files`` that passes the guards; one note per neuron."""
+    del network  # depends on the generated code only
+    notes = []
+    for model in models:
+        if model["kind"] != "neuron" or not model.get("source"):
+            continue
+        source, header = model["source"], model["header"]
+        if source not in files or header not in files:
+            continue
+        rewritten = rewrite(files[source], files[header], model["name"])
+        if rewritten is not None:
+            files[source], files[header] = rewritten
+            notes.append(f"{model['name']}: one multi-channel input buffer instead of a ring buffer per port and flag")
+    return notes

@@ -1,0 +1,83 @@
+"""A network for the differential test of every kind of input a NESTML neuron buffers, run in a fresh process.
+
+``python input_network.py manual MODULE.so OUT.json VARIANT``: plain PyNEST with a module built by the
+manual NESTML workflow (NESTML's unedited code), mangled names.
+``python input_network.py jitnest - OUT.json VARIANT``: ``import jitnest as nest`` (transformed code,
+unless JITNEST_TRANSFORM=0).
+
+iaf_psc_exp_neuron receives excitatory and inhibitory spikes (positive and negative weights, from Poisson
+generators and from each other, with delays of several steps) and currents (CurrentEvents: a
+dc_generator, a step_current_generator and a noise_generator), over two Simulate calls. VARIANT:
+* ``plain``: the neuron alone (NESTML's unpaired neuron);
+* ``paired``: the same plus stdp_synapse connections between the neurons (NESTML's paired neuron).
+
+Writes spikes and what a multimeter recorded (V_m and the synaptic currents) as JSON.
+"""
+
+import json
+import sys
+
+NEURON = {("manual", "plain"): "iaf_psc_exp_neuron_nestml",
+          ("manual", "paired"): "iaf_psc_exp_neuron_nestml__with_stdp_synapse_nestml",
+          ("jitnest", "plain"): "iaf_psc_exp_neuron", ("jitnest", "paired"): "iaf_psc_exp_neuron"}
+SYNAPSE = {"manual": "stdp_synapse_nestml__with_iaf_psc_exp_neuron_nestml", "jitnest": "stdp_synapse_nestml"}
+RECORDED = ["V_m", "I_syn_exc", "I_syn_inh"]
+
+
+def run(nest, neuron: str, synapse: str, module: str | None, variant: str) -> dict:
+    nest.ResetKernel()
+    if module:
+        nest.Install(module)
+    nest.resolution = 0.1
+    nest.rng_seed = 1234
+    neurons = nest.Create(neuron, 40, params={"I_e": nest.random.uniform(0.0, 200.0)})
+    exc = nest.Create("poisson_generator", params={"rate": 12000.0})
+    inh = nest.Create("poisson_generator", params={"rate": 4000.0})
+    nest.Connect(exc, neurons, syn_spec={"weight": 30.0, "delay": 1.0})
+    nest.Connect(inh, neurons, syn_spec={"weight": -45.0, "delay": 0.3})
+    nest.Connect(neurons, neurons, {"rule": "fixed_indegree", "indegree": 10},
+                 {"weight": nest.random.uniform(-60.0, 40.0), "delay": nest.random.uniform(0.1, 2.5)})
+    if variant == "paired":
+        nest.Connect(neurons[:20], neurons[20:], {"rule": "fixed_indegree", "indegree": 5},
+                     {"synapse_model": synapse, "weight": 15.0, "delay": 1.2})
+    dc = nest.Create("dc_generator", params={"amplitude": 180.0, "start": 30.0, "stop": 250.0})
+    steps = nest.Create("step_current_generator", params={
+        "amplitude_times": [20.0, 75.3, 140.0, 260.1], "amplitude_values": [120.0, -80.0, 300.0, 45.5]})
+    noise = nest.Create("noise_generator", params={"mean": 50.0, "std": 120.0, "dt": 0.1})
+    nest.Connect(dc, neurons[:15])
+    nest.Connect(steps, neurons[10:30], syn_spec={"weight": 1.5, "delay": 0.7})
+    nest.Connect(noise, neurons[25:])
+    sr = nest.Create("spike_recorder")
+    nest.Connect(neurons, sr)
+    mm = nest.Create("multimeter", params={"record_from": RECORDED, "interval": 0.1})
+    nest.Connect(mm, neurons)
+    nest.Simulate(120.0)
+    nest.Simulate(180.0)
+
+    events = sr.get("events")
+    spikes = sorted(zip((float(t) for t in events["times"]), (int(s) for s in events["senders"])))
+    recorded = mm.get("events")
+    order = sorted(range(len(recorded["times"])), key=lambda i: (recorded["times"][i], recorded["senders"][i]))
+    result = {
+        "senders": [s for _, s in spikes], "times": [t for t, _ in spikes],
+        "recorded": {key: [float(recorded[key][i]) for i in order] for key in RECORDED + ["times", "senders"]},
+    }
+    if variant == "paired":
+        status = nest.GetConnections(synapse_model=synapse).get(["source", "target", "weight"])
+        result["weights"] = sorted(zip(status["source"], status["target"], status["weight"]))
+    return result
+
+
+def main() -> None:
+    mode, module, out, variant = sys.argv[1:5]
+    if mode == "manual":
+        import nest
+    else:
+        import jitnest as nest
+    result = run(nest, NEURON[mode, variant], SYNAPSE[mode], module if mode == "manual" else None, variant)
+    with open(out, "w") as handle:
+        json.dump(result, handle)
+
+
+if __name__ == "__main__":
+    main()
