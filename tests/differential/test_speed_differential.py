@@ -46,7 +46,8 @@ def test_transformed_module_equals_nestmls_code(manual_stdp_module, tmp_path, va
     applied = [[t["name"] for t in json.loads(m.read_text()).get("transformations") or []]
                for m in (cache_dir / "modules").glob("*/manifest.json")
                if "stdp_synapse" in json.loads(m.read_text())["label"]]
-    assert any({"trace_propagators", "synapse_shared_parameters"} <= set(names) for names in applied), applied
+    assert any({"trace_propagators", "synapse_shared_parameters", "update_invariants", "spike_port_table"} <= set(names)
+               for names in applied), applied
     # ... and it is smaller than NESTML's and NEST's synapse (parameters shared, not copied per connection).
     assert jit["sizeof"]["nestml"] <= jit["sizeof"]["builtin"] < manual["sizeof"]["nestml"], (jit, manual["sizeof"])
 
@@ -55,8 +56,9 @@ def test_transformed_module_equals_nestmls_code(manual_stdp_module, tmp_path, va
 @pytest.mark.parametrize("variant", ["plain", "paired"])
 def test_transformed_neuron_inputs_equal_nestmls_code(manual_stdp_module, tmp_path, variant, cache_dir):
     """Every input a neuron buffers (tests/networks/input_network.py: excitatory and inhibitory spikes,
-    delays of several steps, CurrentEvents from three generators, two Simulate calls), on the unpaired
-    and on the paired neuron: the same spikes and recorded values as NESTML's unedited code."""
+    delays of several steps, CurrentEvents from three generators, two Simulate calls with parameters changed
+    between them), on the unpaired and on the paired neuron: the same spikes and recorded values as NESTML's
+    unedited code."""
     def run(mode: str, module: str) -> dict:
         out = tmp_path / f"{mode}.json"
         run_python(NETWORKS / "input_network.py", mode, module, str(out), variant)
@@ -76,4 +78,4 @@ def test_transformed_neuron_inputs_equal_nestmls_code(manual_stdp_module, tmp_pa
                for m in (cache_dir / "modules").glob("*/manifest.json")
                if "iaf_psc_exp_neuron" in json.loads(m.read_text())["label"]
                and labels[variant](json.loads(m.read_text())["label"])]
-    assert any("input_buffer" in names for names in applied), applied
+    assert any({"input_buffer", "update_invariants", "spike_port_table"} <= set(names) for names in applied), applied

@@ -52,6 +52,8 @@ def run(nest, neuron: str, synapse: str, module: str | None, variant: str) -> di
     mm = nest.Create("multimeter", params={"record_from": RECORDED, "interval": 0.1})
     nest.Connect(mm, neurons)
     nest.Simulate(120.0)
+    # parameters the step loop reads as invariants, changed between the runs
+    neurons[::3].set({"I_e": 150.0, "E_L": -68.0, "tau_m": 12.0, "C_m": 230.0})
     nest.Simulate(180.0)
 
     events = sr.get("events")

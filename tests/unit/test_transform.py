@@ -18,7 +18,15 @@ import pytest
 
 from jitnest import config
 from jitnest.generate import transform
-from jitnest.generate.transform import cxx, input_buffer, synapse_scratch, synapse_shared_parameters, trace_propagators
+from jitnest.generate.transform import (
+    cxx,
+    input_buffer,
+    spike_port_table,
+    synapse_scratch,
+    synapse_shared_parameters,
+    trace_propagators,
+    update_invariants,
+)
 
 # Tests reading the STDP pair as NESTML generated it (the session's one generation, shared with
 # test_nestml_worker) are slow: a generation is seconds of NESTML.
@@ -220,7 +228,7 @@ def test_stage_copies_transformed_files_and_lists_what_it_applied(pair, tmp_path
     monkeypatch.delenv("JITNEST_TRANSFORM", raising=False)
     applied = transform.stage(directory, tmp_path / "on", models)
     assert [a["name"] for a in applied] == ["trace_propagators", "synapse_scratch", "synapse_shared_parameters",
-                                            "input_buffer"]
+                                            "input_buffer", "update_invariants", "spike_port_table"]
     assert (tmp_path / "on" / f"{NEURON}.cpp").read_text() != (directory / f"{NEURON}.cpp").read_text()
     key_on = transform.identity()
 
@@ -230,8 +238,11 @@ def test_stage_copies_transformed_files_and_lists_what_it_applied(pair, tmp_path
     for path in (tmp_path / "off").iterdir():
         assert path.read_bytes() == (directory / path.name).read_bytes()
 
-    monkeypatch.setenv("JITNEST_TRANSFORM", "input_buffer,synapse_shared_parameters,synapse_scratch,trace_propagators")
-    assert transform.enabled() == ("trace_propagators", "synapse_scratch", "synapse_shared_parameters", "input_buffer")
+    monkeypatch.setenv("JITNEST_TRANSFORM",
+                       "spike_port_table,update_invariants,input_buffer,synapse_shared_parameters,synapse_scratch,"
+                       "trace_propagators")
+    assert transform.enabled() == ("trace_propagators", "synapse_scratch", "synapse_shared_parameters", "input_buffer",
+                                   "update_invariants", "spike_port_table")
     assert transform.identity() == key_on
     monkeypatch.setenv("JITNEST_TRANSFORM", "trace_propagators")
     assert transform.identity() != key_on
@@ -318,6 +329,72 @@ def test_input_buffer_breaking_a_precondition_is_left_as_nestml_wrote_it(pair, c
     assert files == edited
 
 
+
+_V_M_UPDATE = ("const double V_m__tmp = __jitnest_invariant_0 + S_.I_syn_exc * V_.__P__V_m__I_syn_exc + S_.I_syn_inh * "
+               "V_.__P__V_m__I_syn_inh + S_.V_m * V_.__P__V_m__V_m - __jitnest_invariant_1 + __jitnest_invariant_2 - "
+               "B_.continuous_inputs_grid_sum_[I_STIM] * V_.__P__V_m__V_m * P_.tau_m / P_.C_m + "
+               "B_.continuous_inputs_grid_sum_[I_STIM] * P_.tau_m / P_.C_m;")
+
+
+@needs_generation
+def test_update_invariants_are_computed_once_per_update(both_neurons) -> None:
+    files = _files(both_neurons)
+    original = dict(files)
+    # The paired neuron's set_spiketime, called in the step loop, recomputes every internal until
+    # trace_propagators has rewritten it: then only the unpaired neuron is changed.
+    assert update_invariants.apply(files, both_neurons[1], {}) == [
+        f"{UNPAIRED}: 3 loop-invariant terms computed once per update() call"]
+    assert {n: t for n, t in files.items() if n != f"{UNPAIRED}.cpp"} == {
+        n: t for n, t in original.items() if n != f"{UNPAIRED}.cpp"}
+    files = _files(both_neurons)
+    trace_propagators.apply(files, both_neurons[1], {})
+    assert sorted(update_invariants.apply(files, both_neurons[1], {})) == sorted(
+        f"{n}: 3 loop-invariant terms computed once per update() call" for n in (NEURON, UNPAIRED))
+    for neuron in (NEURON, UNPAIRED):
+        source = files[f"{neuron}.cpp"]
+        # before the loop, NESTML's own expressions: the leading prefix of the sum and two whole terms
+        declarations = ("  const double __jitnest_invariant_0 = (-P_.E_L) * V_.__P__V_m__V_m + P_.E_L;",
+                        "  const double __jitnest_invariant_1 = P_.I_e * V_.__P__V_m__V_m * P_.tau_m / P_.C_m;\n"
+                        "  const double __jitnest_invariant_2 = P_.I_e * P_.tau_m / P_.C_m;\n"
+                        "  for ( long lag = from ; lag < to ; ++lag )")
+        assert all(source.count(d) == 1 for d in declarations)
+        assert source.count(_V_M_UPDATE) == 1  # the sum in NESTML's order; the terms with a current stay
+        assert source.replace(_V_M_UPDATE, "").count("__jitnest_invariant_") == 3
+
+
+_STEP = "  for ( long lag = from ; lag < to ; ++lag )\n  {\n"
+_ON_RECEIVE_BODY = ("  S_.I_syn_exc += V_.unit_psc * "
+                    "(0.001 * B_.spike_inputs_grid_sum_[EXC_SPIKES - MIN_SPIKE_RECEPTOR]) * 1000.;\n")
+# Each edit (in the unpaired neuron) breaks one precondition that makes the rewrite exact (see
+# update_invariants' docstring).
+BROKEN_INVARIANTS: dict[str, tuple[str, str, str]] = {
+    "a parameter written in the loop": ("cpp", _STEP, _STEP + "    P_.I_e += 1.0;\n"),
+    "an internal written in the loop": ("cpp", _STEP, _STEP + "    ++V_.__P__V_m__V_m;\n"),
+    "a parameter written before the loop": ("cpp", _STEP, "  P_.tau_m = 2 * P_.tau_m;\n" + _STEP),
+    "a setter called in the loop": ("cpp", _STEP, _STEP + "    set_I_e(1.0);\n"),
+    "internals recomputed in the loop": ("cpp", _STEP, _STEP + "    recompute_internal_variables(true);\n"),
+    "a function called in the loop writes a parameter": (
+        "cpp", _ON_RECEIVE_BODY, _ON_RECEIVE_BODY + "  P_.C_m *= 1.0;\n"),
+    "a function called in the loop recomputes": (
+        "cpp", _ON_RECEIVE_BODY, _ON_RECEIVE_BODY + "  recompute_internal_variables();\n"),
+    "a parameter written through a reference": ("cpp", _ON_RECEIVE_BODY, _ON_RECEIVE_BODY + "  double& c = P_.C_m;\n"),
+    "a member written unqualified": ("h", "    double I_e;\n", "    double I_e;\n    void zero() { I_e = 0; }\n"),
+    "a writer taken by address": ("cpp", _STEP, "  auto f = &iaf_psc_exp_neuron_nestml::set_status;\n" + _STEP),
+}
+
+
+@needs_generation
+@pytest.mark.parametrize("case", sorted(BROKEN_INVARIANTS))
+def test_update_invariants_breaking_a_precondition_is_left_as_nestml_wrote_it(both_neurons, case: str) -> None:
+    files = _files(both_neurons)
+    kind, old, new = BROKEN_INVARIANTS[case]
+    name = f"{UNPAIRED}.{kind}"
+    files[name] = _edit(files[name], old, new)
+    edited = dict(files)
+    assert update_invariants.apply(files, both_neurons[1], {}) == []
+    assert files == edited
+
+
 def test_identity_changes_with_the_network_facts(monkeypatch) -> None:
     monkeypatch.delenv("JITNEST_TRANSFORM", raising=False)
     assert transform.identity({"a": 1}) != transform.identity({"a": 2}) != transform.identity()
@@ -345,3 +422,62 @@ def test_code_only_blanks_comments_and_strings() -> None:
     blanked = cxx.code_only(text)
     assert len(blanked) == len(text) and "set_spiketime" not in blanked and blanked.count("\n") == 2
     assert re.search(r"a = 1;", blanked)
+
+
+@pytest.mark.parametrize(("expression", "hoisted"), [
+    # the leading prefix of the sum (two or more invariant terms), whatever its last operation
+    ("(-P_.E_L) * V_.P + P_.E_L + S_.V_m * V_.P", ["(-P_.E_L) * V_.P + P_.E_L "]),
+    # a single term only if it ends with a division (never fused into the sum's next add)
+    ("P_.a * P_.b / P_.c - S_.x * V_.y - P_.d * 1e-3 / V_.e + P_.f * P_.g",
+     ["P_.a * P_.b / P_.c ", " P_.d * 1e-3 / V_.e "]),
+    ("P_.a * P_.b + S_.x", []),
+    ("S_.x + std::exp(-P_.a / P_.b) / V_.c", [" std::exp(-P_.a / P_.b) / V_.c"]),
+    # a term reading state, a buffer or a function with effects stays
+    ("S_.x + B_.i[0] * P_.a / P_.b + P_.a / get_c() + P_.a / S_.x", []),
+])
+def test_update_invariants_hoist_only_whole_terms_or_the_prefix(expression: str, hoisted: list[str]) -> None:
+    assert [expression[start:end] for start, end, _ in update_invariants._hoisted(expression)] == hoisted
+
+
+@needs_generation
+def test_spike_port_table_is_read_at_compile_time(both_neurons) -> None:
+    files = _files(both_neurons)
+    original = dict(files)
+    assert sorted(spike_port_table.apply(files, both_neurons[1], {})) == sorted(
+        f"{n}: handle(SpikeEvent&) reads its one-row port table at compile time" for n in (NEURON, UNPAIRED))
+    for neuron in (NEURON, UNPAIRED):
+        source = files[f"{neuron}.cpp"]
+        assert "rport_to_nestml_buffer_idx[" not in cxx.code_only(source)
+        assert source.count(f"nestml_buffer_idx = static_cast< int >( {neuron}::EXC_SPIKES );") == 2
+        assert source.count(f"nestml_buffer_idx = static_cast< int >( {neuron}::INH_SPIKES );") == 1
+        assert source.count(f"{neuron}::rport_to_nestml_buffer_idx =") == 1  # still defined
+        assert files[f"{neuron}.h"] == original[f"{neuron}.h"]
+    assert spike_port_table.apply(files, both_neurons[1], {}) == []  # once
+
+
+_TABLE_ROW = "  { iaf_psc_exp_neuron_nestml::EXC_SPIKES, iaf_psc_exp_neuron_nestml::INH_SPIKES },\n"
+_RECEPTOR_CHECK = ("    if (receptor_type != 0)\n    {\n"
+                   "      throw nest::UnknownReceptorType(receptor_type, get_name());")
+BROKEN_PORT_TABLE: dict[str, tuple[str, str, str]] = {
+    "a second row": ("cpp", _TABLE_ROW, _TABLE_ROW + _TABLE_ROW),
+    "the table written": ("cpp", _STEP, _STEP + "    rport_to_nestml_buffer_idx[0] = std::make_tuple(1, 0);\n"),
+    "the table read elsewhere": ("cpp", _STEP, _STEP + "    auto& t = rport_to_nestml_buffer_idx;\n"),
+    "another receptor type accepted": ("h", _RECEPTOR_CHECK, _RECEPTOR_CHECK.replace("!= 0", "> 1")),
+    "a read at another row": ("cpp", "std::get<1>(rport_to_nestml_buffer_idx[e.get_rport()])",
+                              "std::get<1>(rport_to_nestml_buffer_idx[e.get_rport() + 1])"),
+    "the table not static": ("h", "static std::vector< std::tuple< int, int > > rport_to_nestml_buffer_idx;",
+                             "std::vector< std::tuple< int, int > > rport_to_nestml_buffer_idx;"),
+}
+
+
+@needs_generation
+@pytest.mark.parametrize("case", sorted(BROKEN_PORT_TABLE))
+def test_spike_port_table_breaking_a_precondition_is_left_as_nestml_wrote_it(both_neurons, case: str) -> None:
+    files = _files(both_neurons)
+    kind, old, new = BROKEN_PORT_TABLE[case]
+    name = f"{UNPAIRED}.{kind}"
+    files[name] = _edit(files[name], old, new)
+    edited = dict(files)
+    assert spike_port_table.apply(files, both_neurons[1], {}) == [
+        f"{NEURON}: handle(SpikeEvent&) reads its one-row port table at compile time"]  # the paired one only
+    assert files[f"{UNPAIRED}.cpp"] == edited[f"{UNPAIRED}.cpp"] and files[f"{UNPAIRED}.h"] == edited[f"{UNPAIRED}.h"]

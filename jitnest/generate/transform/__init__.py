@@ -31,13 +31,20 @@ from types import ModuleType
 
 from ...config import settings
 from ...log import get_logger
-from . import input_buffer, synapse_scratch, synapse_shared_parameters, trace_propagators
+from . import (
+    input_buffer,
+    spike_port_table,
+    synapse_scratch,
+    synapse_shared_parameters,
+    trace_propagators,
+    update_invariants,
+)
 
 _log = get_logger(__name__)
 
 # In the order they are applied. A transformation sees the output of the ones before it.
 TRANSFORMATIONS: tuple[ModuleType, ...] = (trace_propagators, synapse_scratch, synapse_shared_parameters,
-                                          input_buffer)
+                                          input_buffer, update_invariants, spike_port_table)
 NAMES = tuple(t.NAME for t in TRANSFORMATIONS)
 _PACKAGE = Path(__file__).resolve().parent
 
