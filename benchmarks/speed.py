@@ -89,7 +89,9 @@ def run_network(variant: str, case: str, model: str, n: int, indegree: int, sim_
     neuron = model if variant == "builtin" else MODELS[model]
     pop = nest.Create(neuron, n)
     drive = nest.Create("poisson_generator", params={"rate": 10000.0})
-    nest.Connect(drive, pop, syn_spec={"weight": 20.0 if "cond" not in model else 2.0})
+    # Conductance-based neurons take weights in nS: 8 nS at 10 kHz makes aeif_cond_exp fire at ~40 Hz
+    # (as iaf_psc_exp does with 20 pA); 2 nS left it silent, which measured nothing of its spikes.
+    nest.Connect(drive, pop, syn_spec={"weight": 20.0 if "cond" not in model else 8.0})
     synapse = PLASTIC[variant] if case == "stdp" else "static_synapse"
     recurrent = 5.0 if "cond" not in model else 0.5
     nest.Connect(pop, pop, {"rule": "fixed_indegree", "indegree": indegree},
