@@ -7,6 +7,7 @@ expected form, so that a transformation built on them leaves code it does not re
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 # Functions an expression may call and still be a pure function of its operands. NESTML renders
@@ -92,3 +93,13 @@ def without_comments(line: str) -> str:
     """``line`` without a trailing ``// ...`` comment (NESTML writes none inside string literals
     on the lines this is used for), stripped."""
     return line.split("//", 1)[0].strip()
+
+
+def neurons(files: dict[str, str], models: list[dict]) -> Iterator[tuple[dict, str, str]]:
+    """``(model, source file name, header file name)`` of every neuron of ``models`` whose source
+    and header are both in ``files`` (the neuron transformations rewrite these two)."""
+    for model in models:
+        if model["kind"] != "neuron" or not model.get("source"):
+            continue
+        if model["source"] in files and model["header"] in files:
+            yield model, model["source"], model["header"]

@@ -292,12 +292,7 @@ def apply(files: dict[str, str], models: list[dict], network: dict) -> list[str]
     """Rewrite the input buffers of every neuron in ``files`` that passes the guards; one note per neuron."""
     del network  # depends on the generated code only
     notes = []
-    for model in models:
-        if model["kind"] != "neuron" or not model.get("source"):
-            continue
-        source, header = model["source"], model["header"]
-        if source not in files or header not in files:
-            continue
+    for model, source, header in cxx.neurons(files, models):
         rewritten = rewrite(files[source], files[header], model["name"])
         if rewritten is not None:
             files[source], files[header] = rewritten
