@@ -155,8 +155,8 @@ class Population:
     def stored(self, key: str, positions: range | numpy.ndarray) -> numpy.ndarray:
         """A new array of the stored values of ``key`` at ``positions`` (see ``holds``)."""
         if isinstance(positions, range) and positions == range(self.size):
-            # The whole population (a replayed Create): the column itself, without an index array as
-            # large as the values (8 bytes per node, at the peak of the replay's memory).
+            # The whole population (a replayed Create): the column itself, without first building an
+            # index array as large as the column.
             column = self.store.get(key)
             return column if isinstance(column, numpy.ndarray) else numpy.full(self.size, column, self.store.dtype(key))
         if isinstance(positions, range):
