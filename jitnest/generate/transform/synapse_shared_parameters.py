@@ -148,6 +148,16 @@ def _block(code: str, pattern: str, names: list[str]) -> tuple[int, int, dict[st
     return runs[0].start(), runs[0].end(), values
 
 
+def _interned(code: str, start: int, comment: str, initial: str, values: dict[str, str]) -> str:
+    """A block, indented as the line at ``start``, that builds a set ``__p`` (``Parameters_ __p<initial>;``),
+    assigns ``values`` to its members and points the connection to that set in the table."""
+    indent = re.match(r"[ \t]*", code[start:]).group()
+    lines = [f"{indent}{{  // jitnest: {comment}", f"{indent}  Parameters_ __p{initial};"]
+    lines += [f"{indent}  __p.{name} = {value};" for name, value in values.items()]
+    lines += [f"{indent}  {_MEMBER} = ParameterTable_::intern( __p );", f"{indent}}}"]
+    return "\n".join(lines) + "\n"
+
+
 def _rewrite(text: str) -> str | None:
     """``text`` with shared parameter sets, or None if a guard fails."""
     code = cxx.code_only(text)
@@ -172,11 +182,8 @@ def _rewrite(text: str) -> str | None:
     ]
     covered = [(declaration[0].start(), declaration[0].end())]
     start, end, values = constructor
-    indent = re.match(r"[ \t]*", code[start:]).group()
-    lines = [f"{indent}{{  // jitnest: the default set, looked up in ParameterTable_", f"{indent}  Parameters_ __p;"]
-    lines += [f"{indent}  __p.{n} = {_PARAMETER.sub('__p.', v)};" for n, v in values.items()]
-    lines += [f"{indent}  {_MEMBER} = ParameterTable_::intern( __p );", f"{indent}}}"]
-    edits.append((start, end, "\n".join(lines) + "\n"))
+    values = {n: _PARAMETER.sub("__p.", v) for n, v in values.items()}
+    edits.append((start, end, _interned(code, start, "the default set, looked up in ParameterTable_", "", values)))
     covered.append((start, end))
     start, end, _ = copy
     indent = re.match(r"[ \t]*", code[start:]).group()
@@ -190,11 +197,7 @@ def _rewrite(text: str) -> str | None:
     batch = _block(code, rf"set_(?P<name>{alternatives})\((?P<value>tmp_(?P=name))\);", names)
     if batch is not None:  # set_status: one lookup for the new set, not one per parameter
         start, end, values = batch
-        indent = re.match(r"[ \t]*", code[start:]).group()
-        lines = [f"{indent}{{  // jitnest: the new set, looked up once", f"{indent}  Parameters_ __p = *{_MEMBER};"]
-        lines += [f"{indent}  __p.{n} = {v};" for n, v in values.items()]
-        lines += [f"{indent}  {_MEMBER} = ParameterTable_::intern( __p );", f"{indent}}}"]
-        edits.append((start, end, "\n".join(lines) + "\n"))
+        edits.append((start, end, _interned(code, start, "the new set, looked up once", f" = *{_MEMBER}", values)))
     for match in re.finditer(r"\bP_\b", code):
         if any(s <= match.start() < e for s, e in covered):
             continue
