@@ -103,3 +103,11 @@ def neurons(files: dict[str, str], models: list[dict]) -> Iterator[tuple[dict, s
             continue
         if model["source"] in files and model["header"] in files:
             yield model, model["source"], model["header"]
+
+
+def synapses(files: dict[str, str], models: list[dict]) -> Iterator[tuple[dict, str]]:
+    """``(model, header file name)`` of every synapse of ``models`` whose header is in ``files`` (a
+    NESTML synapse is all in its header, which the synapse transformations rewrite)."""
+    for model in models:
+        if model["kind"] == "synapse" and model["header"] in files:
+            yield model, model["header"]

@@ -161,11 +161,9 @@ def apply(files: dict[str, str], models: list[dict], network: dict) -> list[str]
     """Rewrite every synapse header in ``files`` that passes the guards; one note per synapse."""
     del network  # depends on the generated code only
     notes = []
-    for model in models:
-        if model["kind"] != "synapse" or model["header"] not in files:
-            continue
-        rewritten = _rewrite(files[model["header"]], model["name"])
+    for model, header in cxx.synapses(files, models):
+        rewritten = _rewrite(files[header], model["name"])
         if rewritten is not None:
-            files[model["header"]] = rewritten
+            files[header] = rewritten
             notes.append(f"{model['name']}: internals computed in update_internal_state_, not stored")
     return notes

@@ -217,11 +217,9 @@ def apply(files: dict[str, str], models: list[dict], network: dict) -> list[str]
     """Rewrite every synapse header in ``files`` that passes the guards; one note per synapse."""
     del network  # valid for any network: a per-connection set still works
     notes = []
-    for model in models:
-        if model["kind"] != "synapse" or model["header"] not in files:
-            continue
-        rewritten = _rewrite(files[model["header"]])
+    for model, header in cxx.synapses(files, models):
+        rewritten = _rewrite(files[header])
         if rewritten is not None:
-            files[model["header"]] = rewritten
+            files[header] = rewritten
             notes.append(f"{model['name']}: parameters shared per distinct set, a pointer per connection")
     return notes
