@@ -17,6 +17,8 @@ Writes spikes and what a multimeter recorded (V_m and the synaptic currents) as 
 import json
 import sys
 
+from speed_network import spikes_and_recordings
+
 NEURON = {("manual", "plain"): "iaf_psc_exp_neuron_nestml",
           ("manual", "paired"): "iaf_psc_exp_neuron_nestml__with_stdp_synapse_nestml",
           ("jitnest", "plain"): "iaf_psc_exp_neuron", ("jitnest", "paired"): "iaf_psc_exp_neuron"}
@@ -56,14 +58,7 @@ def run(nest, neuron: str, synapse: str, module: str | None, variant: str) -> di
     neurons[::3].set({"I_e": 150.0, "E_L": -68.0, "tau_m": 12.0, "C_m": 230.0})
     nest.Simulate(180.0)
 
-    events = sr.get("events")
-    spikes = sorted(zip((float(t) for t in events["times"]), (int(s) for s in events["senders"])))
-    recorded = mm.get("events")
-    order = sorted(range(len(recorded["times"])), key=lambda i: (recorded["times"][i], recorded["senders"][i]))
-    result = {
-        "senders": [s for _, s in spikes], "times": [t for t, _ in spikes],
-        "recorded": {key: [float(recorded[key][i]) for i in order] for key in RECORDED + ["times", "senders"]},
-    }
+    result = spikes_and_recordings(sr, mm, RECORDED)
     if variant == "paired":
         status = nest.GetConnections(synapse_model=synapse).get(["source", "target", "weight"])
         result["weights"] = sorted(zip(status["source"], status["target"], status["weight"]))

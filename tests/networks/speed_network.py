@@ -29,6 +29,19 @@ RECORDED = ["V_m", "I_syn_exc", "I_syn_inh"]
 PARAMETERS = ["tau_tr_pre", "lambda", "alpha", "Wmax", "mu_plus"]
 
 
+def spikes_and_recordings(spike_recorder, multimeter, recorded_keys: list[str]) -> dict:
+    """What the recorders saw, in an order that does not depend on NEST's delivery order: spikes
+    sorted by (time, sender); the multimeter's ``recorded_keys`` (and times and senders) sorted alike."""
+    events = spike_recorder.get("events")
+    spikes = sorted(zip((float(t) for t in events["times"]), (int(s) for s in events["senders"])))
+    recorded = multimeter.get("events")
+    order = sorted(range(len(recorded["times"])), key=lambda i: (recorded["times"][i], recorded["senders"][i]))
+    return {
+        "senders": [s for _, s in spikes], "times": [t for t, _ in spikes],
+        "recorded": {key: [float(recorded[key][i]) for i in order] for key in recorded_keys + ["times", "senders"]},
+    }
+
+
 def run(nest, neuron: str, synapse: str, module: str | None, variant: str) -> dict:
     nest.ResetKernel()
     if module:
@@ -58,13 +71,8 @@ def run(nest, neuron: str, synapse: str, module: str | None, variant: str) -> di
         chosen.set({"tau_tr_pre": 5.0, "mu_plus": 0.5, "lambda": [0.02 + 0.001 * i for i in range(len(chosen))]})
     nest.Simulate(200.0)
 
-    events = sr.get("events")
-    spikes = sorted(zip((float(t) for t in events["times"]), (int(s) for s in events["senders"])))
-    recorded = mm.get("events")
-    order = sorted(range(len(recorded["times"])), key=lambda i: (recorded["times"][i], recorded["senders"][i]))
     result = {
-        "senders": [s for _, s in spikes], "times": [t for t, _ in spikes],
-        "recorded": {key: [float(recorded[key][i]) for i in order] for key in RECORDED + ["times", "senders"]},
+        **spikes_and_recordings(sr, mm, RECORDED),
         "sizeof": {label: nest.GetDefaults(model)["sizeof"] for label, model in (("nestml", synapse),
                                                                                    ("builtin", "stdp_synapse"))},
     }
