@@ -171,17 +171,6 @@ BROKEN_SYNAPSE: dict[str, tuple[str, str]] = {
 
 
 @needs_generation
-@pytest.mark.parametrize("case", sorted(BROKEN_SYNAPSE))
-def test_synapse_breaking_a_precondition_is_left_as_nestml_wrote_it(pair, case: str) -> None:
-    files = _files(pair)
-    old, new = BROKEN_SYNAPSE[case]
-    files[f"{SYNAPSE}.h"] = _edit(files[f"{SYNAPSE}.h"], old, new)
-    edited = dict(files)
-    assert synapse_scratch.apply(files, pair[1], {}) == []
-    assert files == edited
-
-
-@needs_generation
 def test_synapse_parameters_are_shared_sets(pair) -> None:
     files = _files(pair)
     original = dict(files)
@@ -211,14 +200,19 @@ BROKEN_PARAMETERS: dict[str, tuple[str, str]] = {
 }
 
 
+# Each synapse transformation with the edits that break one of its preconditions.
+BROKEN_SYNAPSE_HEADERS = {synapse_scratch: BROKEN_SYNAPSE, synapse_shared_parameters: BROKEN_PARAMETERS}
+
+
 @needs_generation
-@pytest.mark.parametrize("case", sorted(BROKEN_PARAMETERS))
-def test_synapse_parameters_breaking_a_precondition_are_left_as_nestml_wrote_them(pair, case: str) -> None:
+@pytest.mark.parametrize("transformation, case", [(t, c) for t, cases in BROKEN_SYNAPSE_HEADERS.items()
+                                                  for c in sorted(cases)], ids=lambda v: getattr(v, "NAME", v))
+def test_synapse_breaking_a_precondition_is_left_as_nestml_wrote_it(pair, transformation, case: str) -> None:
     files = _files(pair)
-    old, new = BROKEN_PARAMETERS[case]
+    old, new = BROKEN_SYNAPSE_HEADERS[transformation][case]
     files[f"{SYNAPSE}.h"] = _edit(files[f"{SYNAPSE}.h"], old, new)
     edited = dict(files)
-    assert synapse_shared_parameters.apply(files, pair[1], {}) == []
+    assert transformation.apply(files, pair[1], {}) == []
     assert files == edited
 
 
