@@ -42,11 +42,17 @@ def test_transformed_module_equals_nestmls_code(manual_stdp_module, tmp_path, va
         assert len(set(manual["nestml"]["mu_plus"])) == 2
     if variant == "builtin":
         assert jit["builtin"] == manual["builtin"] and len(manual["builtin"]["weight"]) == 30 * 4
+        # ArchivingNode's status and its checks, with archiving_base's replacement for ArchivingNode.
+        assert jit["archiving"] == manual["archiving"]
+        status = manual["archiving"]["status"]
+        assert status["tau_minus"][:5] == [15.0] * 5 and status["tau_minus"][5] == 20.0
+        assert len(set(status["t_spike"])) > 10 and manual["archiving"]["refused"] == "BadProperty", manual["archiving"]
     # The module compared is the transformed one: its manifest says so.
     applied = [[t["name"] for t in json.loads(m.read_text()).get("transformations") or []]
                for m in (cache_dir / "modules").glob("*/manifest.json")
                if "stdp_synapse" in json.loads(m.read_text())["label"]]
-    assert any({"trace_propagators", "synapse_shared_parameters", "update_invariants", "spike_port_table"} <= set(names)
+    assert any({"trace_propagators", "synapse_shared_parameters", "update_invariants", "spike_port_table",
+                "archiving_base"} <= set(names)
                for names in applied), applied
     # ... and it is smaller than NESTML's and NEST's synapse (parameters shared, not copied per connection).
     assert jit["sizeof"]["nestml"] <= jit["sizeof"]["builtin"] < manual["sizeof"]["nestml"], (jit, manual["sizeof"])

@@ -6,7 +6,7 @@ manual NESTML workflow (NESTML's unedited code), mangled names.
 unless JITNEST_TRANSFORM=0).
 
 iaf_psc_exp_neuron receives excitatory and inhibitory spikes (positive and negative weights, from Poisson
-generators and from each other, with delays of several steps) and currents (CurrentEvents: a
+generators and from each other, with delays of several steps; and of weight 0.0 and -0.0) and currents (CurrentEvents: a
 dc_generator, a step_current_generator and a noise_generator), over two Simulate calls. VARIANT:
 * ``plain``: the neuron alone (NESTML's unpaired neuron);
 * ``paired``: the same plus stdp_synapse connections between the neurons (NESTML's paired neuron).
@@ -39,6 +39,10 @@ def run(nest, neuron: str, synapse: str, module: str | None, variant: str) -> di
     nest.Connect(inh, neurons, syn_spec={"weight": -45.0, "delay": 0.3})
     nest.Connect(neurons, neurons, {"rule": "fixed_indegree", "indegree": 10},
                  {"weight": nest.random.uniform(-60.0, 40.0), "delay": nest.random.uniform(0.1, 2.5)})
+    # spikes of weight 0.0 and -0.0 (NESTML runs a port's onReceive for them all the same), some at once
+    zero = nest.Create("spike_generator", params={"spike_times": [5.0, 5.1, 40.0, 40.0, 133.3, 201.7]})
+    nest.Connect(zero, neurons[:8], syn_spec={"weight": 0.0, "delay": 0.5})
+    nest.Connect(zero, neurons[4:12], syn_spec={"weight": -0.0, "delay": 0.5})
     if variant == "paired":
         nest.Connect(neurons[:20], neurons[20:], {"rule": "fixed_indegree", "indegree": 5},
                      {"synapse_model": synapse, "weight": 15.0, "delay": 1.2})

@@ -10,7 +10,10 @@ VARIANT:
 * ``heterogeneous``: per-connection parameters drawn at Connect (tau_tr_pre, lambda, alpha, Wmax), then,
   after a first Simulate, a per-connection set on every third connection and a second Simulate;
 * ``builtin``: as homogeneous, plus NEST's built-in ``stdp_synapse`` from the same sources onto the same
-  NESTML neurons (it reads the neuron's ArchivingNode history, not NESTML's own).
+  NESTML neurons (it reads the neuron's ArchivingNode archive, not NESTML's own: in NESTML's code that
+  archive stays empty, so the built-in synapse sees no postsynaptic spike); between the two Simulate
+  calls, ArchivingNode's parameters are set on some neurons and ``clear`` on others, and its status
+  (``t_spike``, ``tau_minus``, ...) is read at the end.
 
 Writes spikes, final weights (and the per-connection parameters), what a multimeter recorded from the
 postsynaptic neurons (V_m and the synaptic currents) and the bytes of one connection of NESTML's and of
@@ -69,6 +72,14 @@ def run(nest, neuron: str, synapse: str, module: str | None, variant: str) -> di
         conns = nest.GetConnections(synapse_model=synapse)
         chosen = conns[::3]
         chosen.set({"tau_tr_pre": 5.0, "mu_plus": 0.5, "lambda": [0.02 + 0.001 * i for i in range(len(chosen))]})
+    if variant == "builtin":
+        post[:5].set({"tau_minus": 15.0, "tau_minus_triplet": 90.0})
+        post[5:8].set({"clear": True})
+        try:
+            post[0].set({"tau_minus": -1.0})
+            refused = None
+        except Exception as error:  # the kernel's BadProperty, through PyNEST
+            refused = type(error).__name__
     nest.Simulate(200.0)
 
     result = {
@@ -84,6 +95,9 @@ def run(nest, neuron: str, synapse: str, module: str | None, variant: str) -> di
         status = conns.get(keys)
         rows = sorted(zip(*(status[k] for k in keys)))
         result[label] = {k: [row[i] for row in rows] for i, k in enumerate(keys)}
+    if variant == "builtin":
+        result["archiving"] = {"status": post.get(["t_spike", "tau_minus", "tau_minus_triplet", "post_trace"]),
+                               "refused": refused}
     return result
 
 

@@ -19,6 +19,7 @@ import pytest
 from jitnest import config
 from jitnest.generate import transform
 from jitnest.generate.transform import (
+    archiving_base,
     cxx,
     input_buffer,
     spike_port_table,
@@ -222,7 +223,7 @@ def test_stage_copies_transformed_files_and_lists_what_it_applied(pair, tmp_path
     monkeypatch.delenv("JITNEST_TRANSFORM", raising=False)
     applied = transform.stage(directory, tmp_path / "on", models)
     assert [a["name"] for a in applied] == ["trace_propagators", "synapse_scratch", "synapse_shared_parameters",
-                                            "input_buffer", "update_invariants", "spike_port_table"]
+                                            "input_buffer", "update_invariants", "spike_port_table", "archiving_base"]
     assert (tmp_path / "on" / f"{NEURON}.cpp").read_text() != (directory / f"{NEURON}.cpp").read_text()
     key_on = transform.identity()
 
@@ -233,10 +234,10 @@ def test_stage_copies_transformed_files_and_lists_what_it_applied(pair, tmp_path
         assert path.read_bytes() == (directory / path.name).read_bytes()
 
     monkeypatch.setenv("JITNEST_TRANSFORM",
-                       "spike_port_table,update_invariants,input_buffer,synapse_shared_parameters,synapse_scratch,"
-                       "trace_propagators")
+                       "archiving_base,spike_port_table,update_invariants,input_buffer,synapse_shared_parameters,"
+                       "synapse_scratch,trace_propagators")
     assert transform.enabled() == ("trace_propagators", "synapse_scratch", "synapse_shared_parameters", "input_buffer",
-                                   "update_invariants", "spike_port_table")
+                                   "update_invariants", "spike_port_table", "archiving_base")
     assert transform.identity() == key_on
     monkeypatch.setenv("JITNEST_TRANSFORM", "trace_propagators")
     assert transform.identity() != key_on
@@ -267,10 +268,13 @@ def test_input_buffers_become_one_multichannel_buffer(both_neurons) -> None:
     for neuron in (NEURON, UNPAIRED):
         header, source = cxx.code_only(files[f"{neuron}.h"]), cxx.code_only(files[f"{neuron}.cpp"])
         assert "RingBuffer" not in header + source and "std::vector< double >" not in header
-        assert header.count("nest::MultiChannelInputBuffer< NUM_SPIKE_RECEPTORS + NUM_SPIKE_RECEPTORS + "
+        assert header.count("jitnest_InputBuffer< NUM_SPIKE_RECEPTORS, NUM_SPIKE_RECEPTORS + "
                             "NUM_CONTINUOUS_INPUT_PORTS > __jitnest_input_buffer_;") == 1
-        # added at the ring buffers' index, read where NESTML read them, each slot zeroed once per step
-        assert source.count("__jitnest_input_buffer_.add_value(") == 3  # a spike's value and flag, a current
+        assert header.count("class jitnest_InputBuffer") == 1
+        # added at the ring buffers' index, read where NESTML read them, each slot emptied once per step
+        assert source.count("__jitnest_input_buffer_.add_value(") == 2  # a spike's value (no flag), a current
+        assert source.count("( weight * e.get_multiplicity() ) + 0.0 );") == 1
+        assert source.count("::received( __jitnest_input[i] );") == source.count("::sum( __jitnest_input[i] );") == 1
         assert source.count("nest::kernel().event_delivery_manager.get_modulo( e.get_rel_delivery_steps(") == 2
         assert source.count("reset_values_all_channels( __jitnest_slot )") == 1
         assert "get_value(" not in source
@@ -308,6 +312,12 @@ BROKEN_BUFFER: dict[str, tuple[str, str, str]] = {
         "continuous_inputs_( std::vector< nest::RingBuffer >( 2 ) )"),
     "a grid sum of another type": ("h", "std::vector< double > continuous_inputs_grid_sum_;",
                                    "std::vector< float > continuous_inputs_grid_sum_;"),
+    "a flag's sum read as a number": ("cpp", _ON_RECEIVE, "    S_.V_m += B_.spike_input_received_grid_sum_[0];\n"
+                                      + _ON_RECEIVE),
+    "a flag's sum compared": ("cpp", _ON_RECEIVE, _ON_RECEIVE.replace("])", "] > 1.0)")),
+    "a flag other than 1.": ("cpp", "get_slice_origin() ),\n    1. );", "get_slice_origin() ),\n    2. );"),
+    "a flag at another port": ("cpp", "  B_.spike_input_received_[ nestml_buffer_idx - MIN_SPIKE_RECEPTOR ].add_value(",
+                               "  B_.spike_input_received_[ 0 ].add_value("),
 }
 
 
@@ -475,3 +485,49 @@ def test_spike_port_table_breaking_a_precondition_is_left_as_nestml_wrote_it(bot
     assert spike_port_table.apply(files, both_neurons[1], {}) == [
         f"{NEURON}: handle(SpikeEvent&) reads its one-row port table at compile time"]  # the paired one only
     assert files[f"{UNPAIRED}.cpp"] == edited[f"{UNPAIRED}.cpp"] and files[f"{UNPAIRED}.h"] == edited[f"{UNPAIRED}.h"]
+
+
+@needs_generation
+def test_paired_neuron_derives_from_archiving_node_without_its_archive(both_neurons) -> None:
+    files = _files(both_neurons)
+    original = dict(files)
+    assert archiving_base.apply(files, both_neurons[1], {}) == [
+        f"{NEURON}: derives from jitnest_ArchivingNodeWithoutArchive where NEST is 3.10.0 (no ArchivingNode archive, "
+        "which stayed empty)"]
+    header, source = cxx.code_only(files[f"{NEURON}.h"]), cxx.code_only(files[f"{NEURON}.cpp"])
+    assert re.search(rf"^class {NEURON} : public jitnest_ArchivingBase$", header, re.M)
+    assert header.count("class jitnest_ArchivingNodeWithoutArchive :") == 1
+    # Every use of ArchivingNode in NESTML's code now names the chosen base; only the shim names NEST's.
+    assert "ArchivingNode::" not in source and "ArchivingNode()" not in source
+    assert source.count("jitnest_ArchivingBase()") == 2 and "jitnest_ArchivingBase::set_spiketime(" in source
+    assert header.count("jitnest_ArchivingBase::get_status(") == header.count("jitnest_ArchivingBase::set_status(") == 1
+    # The unpaired neuron counts STDP connections in ArchivingNode (a built-in synapse may read its archive): kept.
+    for kind in ("h", "cpp"):
+        assert files[f"{UNPAIRED}.{kind}"] == original[f"{UNPAIRED}.{kind}"]
+    assert archiving_base.apply(files, both_neurons[1], {}) == []  # once
+
+
+_REGISTER_END = "  n_incoming_++;\n"
+BROKEN_ARCHIVING: dict[str, tuple[str, str, str]] = {
+    "registration counted in ArchivingNode too": (
+        "cpp", _REGISTER_END, _REGISTER_END + "  ArchivingNode::register_stdp_connection( t_first_read, delay );\n"),
+    "ArchivingNode's trace read": (
+        "cpp", _REGISTER_END, _REGISTER_END + "  (void) ArchivingNode::get_K_value( 0.0 );\n"),
+    "no count of its own": ("h", "  size_t n_incoming_;\n", "\n"),
+    "no registration of its own": (
+        "h", "  void register_stdp_connection( double t_first_read, double delay );\n", "\n"),
+    "another base": ("h", f"class {NEURON} : public nest::ArchivingNode\n",
+                     f"class {NEURON} : public nest::ArchivingNode, public nest::Node\n"),
+}
+
+
+@needs_generation
+@pytest.mark.parametrize("case", sorted(BROKEN_ARCHIVING))
+def test_archiving_base_breaking_a_precondition_is_left_as_nestml_wrote_it(pair, case: str) -> None:
+    files = _files(pair)
+    kind, old, new = BROKEN_ARCHIVING[case]
+    name = f"{NEURON}.{kind}"
+    files[name] = _edit(files[name], old, new)
+    edited = dict(files)
+    assert archiving_base.apply(files, pair[1], {}) == []
+    assert files == edited

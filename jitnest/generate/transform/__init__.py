@@ -32,6 +32,7 @@ from types import ModuleType
 from ...config import settings
 from ...log import get_logger
 from . import (
+    archiving_base,
     input_buffer,
     spike_port_table,
     synapse_scratch,
@@ -44,7 +45,7 @@ _log = get_logger(__name__)
 
 # In the order they are applied. A transformation sees the output of the ones before it.
 TRANSFORMATIONS: tuple[ModuleType, ...] = (trace_propagators, synapse_scratch, synapse_shared_parameters,
-                                          input_buffer, update_invariants, spike_port_table)
+                                          input_buffer, update_invariants, spike_port_table, archiving_base)
 NAMES = tuple(t.NAME for t in TRANSFORMATIONS)
 _PACKAGE = Path(__file__).resolve().parent
 

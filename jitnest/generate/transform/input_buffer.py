@@ -16,24 +16,35 @@ one; ``update()`` reads (and so zeroes) each spike port's two ring buffers at th
 step and each continuous port's at its end, into the ``*_grid_sum_`` vectors.
 
 What this transformation writes instead, as NEST's hand-written ``iaf_psc_exp`` does: one
-``nest::MultiChannelInputBuffer< 2 * NUM_SPIKE_RECEPTORS + NUM_CONTINUOUS_INPUT_PORTS >`` (its
-channels: the spike inputs, then the received flags, then the continuous inputs), and the three
-grid sums as ``std::array``s inside ``Buffers_``. ``handle`` adds into the channel at slot
-``get_modulo(<the same relative delivery step>)`` (the index ``RingBuffer::add_value`` uses);
-``update()`` reads the slot ``get_modulo(lag)`` (the index ``RingBuffer::get_value`` uses) where
-NESTML read the ring buffers, and zeroes the whole slot after the step's last read, where NESTML
-read (and zeroed) the continuous ports.
+multi-channel buffer, ``jitnest_InputBuffer< NUM_SPIKE_RECEPTORS, NUM_SPIKE_RECEPTORS +
+NUM_CONTINUOUS_INPUT_PORTS >`` (emitted into the header: NEST's ``MultiChannelInputBuffer`` whose
+empty spike channels hold -0.0), with a channel per spike port and per continuous port, and the
+three grid sums as ``std::array``s inside ``Buffers_``. The "spike received" flags get no channel:
+a slot's spike channel still holds -0.0 if and only if no spike arrived there. ``handle`` adds
+``value + 0.0`` into the channel at slot ``get_modulo(<the same relative delivery step>)`` (the
+index ``RingBuffer::add_value`` uses) and no flag; ``update()`` reads the slot ``get_modulo(lag)``
+(the index ``RingBuffer::get_value`` uses) where NESTML read the ring buffers: a spike port's sum as
+``channel + 0.0`` and its flag as 1.0 unless the channel is -0.0; and it empties the whole slot
+after the step's last read, where NESTML read (and zeroed) the continuous ports. A spike thus
+costs one addition instead of two, and a slot of ``iaf_psc_exp_neuron`` 24 bytes (as the
+built-in's) instead of 40.
 
 Why this is exact (bit for bit): every channel of a slot receives the same values in the same
-order as NESTML's ring buffer at that index, starting from 0.0, so each sum is the same double;
-each value is read at the same point of ``update()`` as before. The spike channels are zeroed at
+order as NESTML's ring buffer at that index. The spike channels start from -0.0 instead of 0.0
+and receive ``v + 0.0`` instead of ``v``, which is ``v`` except that -0.0 becomes 0.0; an IEEE sum
+is -0.0 only if both terms are, so after the first spike a channel is never -0.0, and it holds
+NESTML's sum (0.0 + v = v + 0.0; adding 0.0 or -0.0 to a sum that is not -0.0 gives the same
+double). So ``channel + 0.0`` is NESTML's sum (0.0 where no spike arrived), and "not -0.0" is
+NESTML's flag sum being non-zero, which is all that NESTML's code asks of it (the guards check).
+Each value is read at the same point of ``update()`` as before. The spike channels are emptied at
 the end of the step instead of at its start: nothing adds to a neuron's buffer during its own
 ``update()`` (NEST delivers events between updates), and the step's spike values are not read
 again after they were copied into the grid sums. The buffer's life cycle is NESTML's: sized and
-zeroed in ``init_buffers_`` (``MultiChannelInputBuffer::clear`` sizes it to min + max delay, as
-the ring buffers that NESTML's ``pre_run_hook`` re-created after ``init_buffers_`` emptied the
-vectors), the grid sums zero from construction and zeroed in ``init_buffers_``, and nothing done
-in ``pre_run_hook`` (NESTML's ``resize`` calls change nothing once the vectors have their size).
+emptied in ``init_buffers_`` (``clear`` sizes it to min + max delay, as the ring buffers that
+NESTML's ``pre_run_hook`` re-created after ``init_buffers_`` emptied the vectors), the grid sums
+zero from construction and zeroed in ``init_buffers_``, and nothing done in ``pre_run_hook``
+(NESTML's ``resize`` calls change nothing once the vectors have their size). (Compiled without
+``-ffast-math``, as NESTML's build does: the compiler may not drop ``+ 0.0``.)
 
 Guards (else the neuron is left exactly as NESTML wrote it): each of the six members is declared
 once in ``Buffers_`` with NESTML's type, after ``NUM_SPIKE_RECEPTORS`` and
@@ -45,11 +56,12 @@ and, after it, the loop copying the continuous ports, with no ``continue``, ``br
 ``return``, ``goto`` or ``throw`` between them (so each step that reads a slot zeroes it: the
 GSL neurons, which ``throw`` when the solver fails, are left alone);
 ``handle(SpikeEvent&)`` asserts the port against the buffer's size and adds into each spike ring
-buffer once, ``handle(CurrentEvent&)`` likewise into the continuous ones, each add at
+buffer once, the flag ``1.`` right after the value and at the same index,
+``handle(CurrentEvent&)`` likewise into the continuous ones, each add at
 ``e.get_rel_delivery_steps( nest::kernel().simulation_manager.get_slice_origin() )`` with an
 index expression without side effects; and every other mention of the six members or their
 getters in the neuron's code is a subscript of a grid sum through ``B_`` (which a ``std::array``
-serves as the vector did).
+serves as the vector did), for a flag's sum only as the whole condition of an ``if``.
 """
 
 from __future__ import annotations
@@ -65,13 +77,88 @@ _BUFFER = "__jitnest_input_buffer_"
 _SLOT = "__jitnest_slot"
 _INPUT = "__jitnest_input"
 # The ring buffers in channel order, with their number of channels and first channel.
+# The "spike received" flags have no channel: an empty spike channel says it (see _CLASS).
 _RINGS = {"spike_inputs": ("NUM_SPIKE_RECEPTORS", ""),
-          "spike_input_received": ("NUM_SPIKE_RECEPTORS", "NUM_SPIKE_RECEPTORS + "),
-          "continuous_inputs": ("NUM_CONTINUOUS_INPUT_PORTS", "2 * NUM_SPIKE_RECEPTORS + ")}
-_CHANNELS = "NUM_SPIKE_RECEPTORS + NUM_SPIKE_RECEPTORS + NUM_CONTINUOUS_INPUT_PORTS"
+          "spike_input_received": ("NUM_SPIKE_RECEPTORS", None),
+          "continuous_inputs": ("NUM_CONTINUOUS_INPUT_PORTS", "NUM_SPIKE_RECEPTORS + ")}
+_CHANNELS = "NUM_SPIKE_RECEPTORS + NUM_CONTINUOUS_INPUT_PORTS"
+_TYPE = f"jitnest_InputBuffer< NUM_SPIKE_RECEPTORS, {_CHANNELS} >"
+# The flag NESTML adds per spike, and the only use of the flags' sums it makes: a condition.
+_FLAG_VALUE = "1."
+_FLAG_TEST = re.compile(r"\bif\s*\(\s*B_\.spike_input_received_grid_sum_\[[^\[\]\n]+\]\s*\)")
+# NEST's MultiChannelInputBuffer (nestkernel/ring_buffer.h), except that an empty spike channel holds
+# -0.0. The include guard lets two neurons of one module both carry it.
+_CLASS = """
+#ifndef JITNEST_INPUT_BUFFER
+#define JITNEST_INPUT_BUFFER
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <vector>
+
+// jitnest: nest::MultiChannelInputBuffer whose empty spike channels hold -0.0, not 0.0: a slot's spike
+// channel still holds -0.0 if and only if no spike arrived there, which replaces a channel per
+// "spike received" flag (jitnest/generate/transform/input_buffer.py).
+template < size_t num_spike_channels, size_t num_channels >
+class jitnest_InputBuffer
+{
+public:
+  void
+  add_value( const size_t slot, const size_t channel, const double value )
+  {
+    buffer_[ slot ][ channel ] += value;
+  }
+
+  const std::array< double, num_channels >&
+  get_values_all_channels( const size_t slot ) const
+  {
+    return buffer_[ slot ];
+  }
+
+  void
+  reset_values_all_channels( const size_t slot )
+  {
+    buffer_[ slot ] = empty_slot();
+  }
+
+  void
+  clear()
+  {
+    const nest::ConnectionManager& connections = nest::kernel().connection_manager;
+    buffer_.resize( connections.get_min_delay() + connections.get_max_delay() );
+    std::fill( buffer_.begin(), buffer_.end(), empty_slot() );
+  }
+
+  //! A spike channel's sum as NESTML's ring buffer holds it (0.0 where no spike arrived).
+  static double
+  sum( const double channel )
+  {
+    return channel + 0.0;  // -0.0 + 0.0 is 0.0; every other value is unchanged
+  }
+
+  //! 1.0 if a spike arrived in the spike channel, else 0.0.
+  static double
+  received( const double channel )
+  {
+    return ( channel == 0.0 and std::signbit( channel ) ) ? 0.0 : 1.0;
+  }
+
+private:
+  static std::array< double, num_channels >
+  empty_slot()
+  {
+    std::array< double, num_channels > slot {};
+    std::fill( slot.begin(), slot.begin() + num_spike_channels, -0.0 );
+    return slot;
+  }
+
+  std::vector< std::array< double, num_channels > > buffer_;
+};
+#endif
+"""
 _MENTION = re.compile(r"\b(?:get_)?(?:spike_inputs|spike_input_received|continuous_inputs)_(?:grid_sum_)?(?!\w)")
 _GRID_READ = re.compile(r"(?<=\bB_\.)(?:spike_inputs|spike_input_received|continuous_inputs)_grid_sum_(?=\s*\[)")
-_OWN_NAMES = re.compile(rf"\b(?:{_BUFFER}|{_SLOT}|{_INPUT}|MultiChannelInputBuffer)\b")
+_OWN_NAMES = re.compile(rf"\b(?:{_BUFFER}|{_SLOT}|{_INPUT}|MultiChannelInputBuffer|jitnest_InputBuffer)\b")
 _NOTE = "// jitnest: one multi-channel input buffer (see jitnest/generate/transform/input_buffer.py)"
 _OFFSET = r"e\.get_rel_delivery_steps\(\s*nest::kernel\(\)\.simulation_manager\.get_slice_origin\(\)\s*\)"
 _LAG_LOOP = r"for\s*\(\s*long lag = from\s*;\s*lag < to\s*;\s*\+\+lag\s*\)\s*\{"
@@ -156,10 +243,10 @@ def _header(header: str) -> str:
     if len(includes) != 1:
         raise _Unrecognised("ring_buffer.h")
     include = includes[0]
-    edits.replace(include, '#include "ring_buffer.h"\n#include "ring_buffer_impl.h"  ' + _NOTE)
+    edits.replace(include, '#include "ring_buffer.h"  ' + _NOTE + "\n" + _CLASS.strip("\n"))
     for ring, (size, _) in _RINGS.items():
         declaration = edits.one(rf"std::vector<\s*nest::RingBuffer\s*>\s+{ring}_\s*;", struct.end(), struct_end)[0]
-        edits.replace(declaration, f"nest::MultiChannelInputBuffer< {_CHANNELS} > {_BUFFER};  {_NOTE}"
+        edits.replace(declaration, f"{_TYPE} {_BUFFER};  {_NOTE}"
                       if ring == "spike_inputs" else "")
         grid = edits.one(rf"std::vector<\s*double\s*>\s+{ring}_grid_sum_\s*;", struct.end(), struct_end)[0]
         edits.replace(grid, f"std::array< double, {size} > {ring}_grid_sum_;")
@@ -220,15 +307,22 @@ def _source(source: str, cls: str) -> str:
                 raise _Unrecognised(add.group("value"))
             first = _RINGS[ring][1]
             adds.append((add, f"{first}( {index} )" if first else index, add.group("value").strip()))
-        # Adjacent adds (a spike's value and its flag) share the slot, computed once.
-        shared = len(adds) == 2 and not edits.code[adds[0][0].end():adds[1][0].start()].strip()
-        for position, (add, channel, value) in enumerate(adds):
+        if function is current:
+            add, channel, value = adds[0]
             slot = f"nest::kernel().event_delivery_manager.get_modulo( {add.group('offset')} )"
-            statement = f"B_.{_BUFFER}.add_value( {_SLOT if shared else slot}, {channel}, {value} );"
-            if shared and position == 0:
-                indent = re.search(r"[ \t]*\Z", edits.text[:add.start()]).group()
-                statement = f"const size_t {_SLOT} = {slot};  {_NOTE}\n{indent}{statement}"
-            edits.replace(add, statement)
+            edits.replace(add, f"B_.{_BUFFER}.add_value( {slot}, {channel}, {value} );")
+            continue
+        # A spike adds its value and, right after, the flag 1. at the same index: the flag has no
+        # channel (an empty spike channel says it), and the value is added with + 0.0, which turns
+        # -0.0 into 0.0 and changes no other value: a sum that starts at -0.0 then stays -0.0 only
+        # while no spike arrived, and is the sum that NESTML's ring buffer, starting at 0.0, holds.
+        (value_add, channel, value), (flag_add, flag_channel, flag) = adds
+        if (edits.code[value_add.end():flag_add.start()].strip() or flag != _FLAG_VALUE
+                or value_add.group("index") != flag_add.group("index")):
+            raise _Unrecognised("spike value and flag")
+        slot = f"nest::kernel().event_delivery_manager.get_modulo( {value_add.group('offset')} )"
+        edits.replace(value_add, f"B_.{_BUFFER}.add_value( {slot}, {channel}, ( {value} ) + 0.0 );  {_NOTE}")
+        edits.replace(flag_add, "")
     _check_mentions(edits)
     return edits.apply()
 
@@ -258,23 +352,29 @@ def _update(edits: _Edits, name: str) -> None:
         f"{indent}const auto& {_INPUT} = B_.{_BUFFER}.get_values_all_channels( {_SLOT} );",
         f"{indent}for (long i = 0; i < NUM_SPIKE_RECEPTORS; ++i)",
         f"{indent}{{",
-        f"{indent}  B_.spike_inputs_grid_sum_[i] = {_INPUT}[i];",
-        f"{indent}  B_.spike_input_received_grid_sum_[i] = {_INPUT}[NUM_SPIKE_RECEPTORS + i];",
+        f"{indent}  B_.spike_inputs_grid_sum_[i] = {_TYPE}::sum( {_INPUT}[i] );",
+        f"{indent}  B_.spike_input_received_grid_sum_[i] = {_TYPE}::received( {_INPUT}[i] );",
         f"{indent}}}"]))
     indent = re.search(r"[ \t]*\Z", edits.text[:continuous.start()]).group()
     edits.replace(continuous, "\n".join([
         "for (long i = 0; i < NUM_CONTINUOUS_INPUT_PORTS; ++i)",
         f"{indent}{{",
-        f"{indent}  B_.continuous_inputs_grid_sum_[i] = {_INPUT}[2 * NUM_SPIKE_RECEPTORS + i];",
+        f"{indent}  B_.continuous_inputs_grid_sum_[i] = {_INPUT}[NUM_SPIKE_RECEPTORS + i];",
         f"{indent}}}",
         f"{indent}B_.{_BUFFER}.reset_values_all_channels( {_SLOT} );  // the step's last read of its inputs"]))
 
 
 def _check_mentions(edits: _Edits) -> None:
-    """Every mention of the buffers is being rewritten, or is a grid sum's subscript."""
+    """Every mention of the buffers is being rewritten, or is a grid sum's subscript; a flag's grid
+    sum (the number of spikes that arrived, in NESTML's code; 1.0 or 0.0 here) only ever as the
+    condition of an ``if``."""
     if _OWN_NAMES.search(edits.code):
         raise _Unrecognised("already transformed")
     grid_reads = {m.start() for m in _GRID_READ.finditer(edits.code)}
+    tested = {m.start() + m.group().index("spike_input_received") for m in _FLAG_TEST.finditer(edits.code)}
+    if any(m.group().startswith("spike_input_received") and m.start() not in tested
+           for m in _GRID_READ.finditer(edits.code)):
+        raise _Unrecognised("a flag's sum read as a number")
     for mention in _MENTION.finditer(edits.code):
         if not edits.covers(mention.start()) and mention.start() not in grid_reads:
             raise _Unrecognised(f"mention of {mention.group()} at {mention.start()}")
