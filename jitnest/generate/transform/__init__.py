@@ -33,6 +33,7 @@ from ...config import settings
 from ...log import get_logger
 from . import (
     input_buffer,
+    spike_history,
     spike_port_table,
     synapse_scratch,
     synapse_shared_parameters,
@@ -44,7 +45,7 @@ _log = get_logger(__name__)
 
 # In the order they are applied. A transformation sees the output of the ones before it.
 TRANSFORMATIONS: tuple[ModuleType, ...] = (trace_propagators, synapse_scratch, synapse_shared_parameters,
-                                          input_buffer, update_invariants, spike_port_table)
+                                          input_buffer, update_invariants, spike_port_table, spike_history)
 NAMES = tuple(t.NAME for t in TRANSFORMATIONS)
 _PACKAGE = Path(__file__).resolve().parent
 
