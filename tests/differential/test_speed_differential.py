@@ -46,8 +46,8 @@ def test_transformed_module_equals_nestmls_code(manual_stdp_module, tmp_path, va
     applied = [[t["name"] for t in json.loads(m.read_text()).get("transformations") or []]
                for m in (cache_dir / "modules").glob("*/manifest.json")
                if "stdp_synapse" in json.loads(m.read_text())["label"]]
-    assert any({"trace_propagators", "synapse_shared_parameters", "update_invariants", "spike_port_table"} <= set(names)
-               for names in applied), applied
+    assert any({"trace_propagators", "synapse_shared_parameters", "update_invariants", "spike_port_table",
+                "spike_history"} <= set(names) for names in applied), applied
     # ... and it is smaller than NESTML's and NEST's synapse (parameters shared, not copied per connection).
     assert jit["sizeof"]["nestml"] <= jit["sizeof"]["builtin"] < manual["sizeof"]["nestml"], (jit, manual["sizeof"])
 
