@@ -21,33 +21,39 @@ include guard, as several neuron headers of one module may emit it). It holds a 
 and the index of the front entry (32 bytes, nothing allocated while empty). The entries are
 contiguous: iterators are plain pointers, ``reverse_iterator`` is ``std::reverse_iterator< E* >``;
 ``pop_front()`` advances the front index and moves nothing; only ``push_back()`` moves entries,
-when the storage is full (dropping the popped ones in place if they are at least half of it, else
-into storage of twice the size: amortised constant time, at most ~4 entries of storage per live
-entry). It offers what NESTML's code calls on the history: ``push_back``, ``pop_front``,
-``front``, ``back``, ``operator[]``, ``size``, ``empty``, ``clear``, ``begin``, ``end``,
-``rbegin``, ``rend``, and copying (of the live entries).
+when the storage is full: it drops the popped ones in place if they are at least half of it, else
+moves the live ones into storage of twice the size (amortised constant time; the storage is at
+most four times the most entries the history held at once, and, unlike the deque's, is kept when
+entries are popped, until ``clear()`` or the neuron's end). It offers what NESTML's code calls on
+the history: ``push_back``, ``pop_front``, ``front``, ``back``, ``operator[]``, ``size``,
+``empty``, ``clear``, ``begin``, ``end``, ``rbegin``, ``rend``, and copying (of the live entries).
 
-Why this is exact: each of these returns the same entries, in the same order, as the deque's.
-The deque and this container differ in what stays valid: ``push_back`` here may move the entries,
-where the deque keeps references to them valid (its iterators it invalidates too); and popped
-entries are destroyed later, which a static_assert (trivially destructible entries, NESTML's are
-doubles and a ``size_t``) makes unobservable. So the guards establish that nothing holds a
-reference into the history across a ``push_back``: it is called once, in ``set_spiketime``, which
-holds no reference, pointer or iterator (no ``&`` but ``&&`` nor ``auto`` in its body, no iterator
-of the history), and which is called only from ``update()``, which does not touch the history;
-the iterators are locals of the neuron's source and of the synapses' functions (NEST runs
-neither during a neuron's ``update()``), and nothing else names the entry type.
+Why this is exact: each of these gives the same entries, in the same order, as the deque's, so
+every read of the history (the synapses' loops over ``get_history__``'s range, the neuron's
+``register_stdp_connection``, pruning and trace getters) sees the same values. The two containers
+differ only in what stays valid. ``push_back`` here may move the entries, where the deque keeps
+references to them valid (its iterators it invalidates too); so the guards establish that no
+reference, pointer or iterator into the history lives across a ``push_back``: it is called once,
+in ``set_spiketime``, whose body declares no iterator and names the history only to read an
+entry's member (a value), its size, ``pop_front`` and ``push_back``, in statements without a
+``&`` (but ``&&``); ``set_spiketime`` is called only from ``update()``, which does not name the
+history; the iterators are variables of function blocks (the neuron's, the synapses'), not
+members, and nothing else names the entry type. Popped entries are destroyed later than the
+deque destroys them: a ``static_assert`` requires trivially destructible entries (NESTML's are
+doubles and a ``size_t``), for which that is unobservable.
 
 Guards (else the pair is left exactly as NESTML wrote it): the neuron header defines ``class E``
-once, at file scope, and declares ``std::deque< E > history_;`` once; every mention of ``E`` in the
-unit's files is in the neuron's header, its source or a synapse header and is one of: that
-definition and ``E``'s constructor inside it, ``history_.push_back( E(`` (a temporary entry), or
-``std::deque< E >`` followed by ``::iterator`` or ``::reverse_iterator`` (variables declared in a
-function's block, or ``get_history__``'s ``::iterator*`` parameters) or by `` history_;`` (the
-member); no other ``deque`` of ``E``; ``history_`` is named only in the neuron's header and source,
-each time as ``history_.f(`` with ``f`` one of the functions above, or ``history_[``;
-``push_back`` and ``set_spiketime`` as above (``set_spiketime`` called, unqualified, only in
-``update()``, and named nowhere in the synapses); and jitnest's container is not there yet.
+once, at file scope, and declares ``std::deque< E > history_;`` once, after it; every mention of
+``E`` in the unit's files is in the neuron's header, its source or a synapse header and is one of:
+that definition and ``E``'s constructor inside it, ``history_.push_back( E(`` (a temporary entry),
+or ``std::deque< E >`` followed by `` history_;`` (the member), by ``::iterator`` or
+``::reverse_iterator`` and a name (in the source and the synapses, in a block that follows a
+``)``: a function's or a statement's) or by ``::iterator*`` (``get_history__``'s two parameters,
+in the header and the source); no ``deque`` of ``E`` written otherwise; ``history_`` is named only
+in the neuron's header and source, each time as ``history_.f(`` with ``f`` one of the functions
+above, or ``history_[``; ``push_back`` and ``set_spiketime`` as above (``set_spiketime`` also named
+once in the header and nowhere in the synapses; ``update()`` is NESTML's ``update`` or, with gap
+junctions, ``update_``); and jitnest's container is not there yet.
 """
 
 from __future__ import annotations
