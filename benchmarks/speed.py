@@ -18,8 +18,12 @@ Measured, each run in a fresh process with one thread:
 * instructions executed inside NEST's ``SimulationManager::run`` under ``valgrind --tool=callgrind``
   on a smaller network (``--callgrind-neurons``), deterministic, the primary measure on a busy machine;
 * bytes per neuron: resident memory after creating ``--memory-neurons`` neurons and simulating 1 ms,
-  minus before, divided by N; bytes per synapse: ``sizeof`` of the connection object (the synapse
-  model's ``sizeof`` in NEST's ``GetDefaults``).
+  minus before, divided by N ("idle": no input, no spike); and the same in an active network
+  ("active": each neuron driven by the Poisson generator to fire, receiving one synapse of the case
+  from another neuron with a delay of 1.5 ms, so that its input buffer spans min + max delay and a
+  paired neuron archives its spikes, after 200 ms), minus N times that synapse's ``sizeof``; bytes
+  per synapse: ``sizeof`` of the connection object (the synapse model's ``sizeof`` in NEST's
+  ``GetDefaults``).
 
 Usage: ``python benchmarks/speed.py [--models iaf_psc_exp,iaf_psc_alpha] [--repetitions 5] [--out DIR]``
 (``scripts/run.sh bench speed``). Prints a Markdown table and writes ``speed.json`` into DIR (default
@@ -77,6 +81,12 @@ def _start_callgrind_instrumentation() -> None:
         raise RuntimeError("callgrind_control could not switch instrumentation on")
 
 
+def _drive_weight(model: str) -> float:
+    """The weight from the 10 kHz Poisson drive. Conductance-based neurons take weights in nS: 8 nS
+    makes aeif_cond_exp fire at ~40 Hz (as iaf_psc_exp does with 20 pA); 2 nS left it silent."""
+    return 20.0 if "cond" not in model else 8.0
+
+
 def run_network(variant: str, case: str, model: str, n: int, indegree: int, sim_ms: float,
                 callgrind: bool = False) -> dict:
     """The measured workload; returns CPU seconds of Simulate, activity and the synapse's size."""
@@ -89,9 +99,7 @@ def run_network(variant: str, case: str, model: str, n: int, indegree: int, sim_
     neuron = model if variant == "builtin" else MODELS[model]
     pop = nest.Create(neuron, n)
     drive = nest.Create("poisson_generator", params={"rate": 10000.0})
-    # Conductance-based neurons take weights in nS: 8 nS at 10 kHz makes aeif_cond_exp fire at ~40 Hz
-    # (as iaf_psc_exp does with 20 pA); 2 nS left it silent, which measured nothing of its spikes.
-    nest.Connect(drive, pop, syn_spec={"weight": 20.0 if "cond" not in model else 8.0})
+    nest.Connect(drive, pop, syn_spec={"weight": _drive_weight(model)})
     synapse = PLASTIC[variant] if case == "stdp" else "static_synapse"
     recurrent = 5.0 if "cond" not in model else 0.5
     nest.Connect(pop, pop, {"rule": "fixed_indegree", "indegree": indegree},
@@ -109,8 +117,9 @@ def run_network(variant: str, case: str, model: str, n: int, indegree: int, sim_
             "synapse_bytes": int(nest.GetDefaults(synapse)["sizeof"])}
 
 
-def measure_memory(variant: str, case: str, model: str, n: int) -> dict:
-    """Bytes per neuron: resident memory of N neurons after 1 ms of simulation."""
+def measure_memory(variant: str, case: str, model: str, n: int, active: bool = False) -> dict:
+    """Bytes per neuron: resident memory of N neurons after 1 ms of simulation (``active``: of N
+    neurons firing, each receiving one synapse of the case, after 200 ms, minus the synapses)."""
     nest = _nest(variant)
     nest.ResetKernel()
     nest.set_verbosity("M_ERROR")
@@ -126,6 +135,15 @@ def measure_memory(variant: str, case: str, model: str, n: int) -> dict:
         nest.local_num_threads = 1
     before = _rss()
     pop = nest.Create(neuron, n)
+    if active:
+        synapse = PLASTIC[variant] if case == "stdp" else "static_synapse"
+        drive = nest.Create("poisson_generator", params={"rate": 10000.0})
+        nest.Connect(drive, pop, syn_spec={"weight": _drive_weight(model), "delay": 1.5})
+        nest.Connect(pop, pop, {"rule": "fixed_indegree", "indegree": 1},
+                     {"synapse_model": synapse, "weight": 1.0, "delay": 1.5})
+        nest.Simulate(200.0)
+        synapses = n * int(nest.GetDefaults(synapse)["sizeof"])
+        return {"neuron_bytes": (_rss() - before - synapses) / n}
     if case == "stdp":  # the neuron NESTML pairs with the synapse (NEST's built-in is the same either way)
         nest.Connect(pop[0], pop[1], syn_spec={"synapse_model": PLASTIC[variant]})
     nest.Simulate(1.0)
@@ -138,7 +156,7 @@ def child(arguments: list[str]) -> None:
         result = run_network(variant, case, model, int(numbers[0]), int(numbers[1]), float(numbers[2]),
                              callgrind=kind == "callgrind")
     else:
-        result = measure_memory(variant, case, model, int(numbers[0]))
+        result = measure_memory(variant, case, model, int(numbers[0]), active=kind == "memory-active")
     print(json.dumps(result))
 
 
@@ -187,6 +205,7 @@ def _ratio_rows(results: dict, models: list[str]) -> list[dict]:
             rounds = results["cpu"].get(model, {}).get(case, [])
             instructions = results["instructions"].get(model, {}).get(case, {})
             memory = results["memory"].get(model, {}).get(case, {})
+            active = results["memory_active"].get(model, {}).get(case, {})
             for variant in VARIANTS:
                 cpu = [r[variant]["cpu_s"] for r in rounds]
                 ratios = [r[variant]["cpu_s"] / r["builtin"]["cpu_s"] for r in rounds]
@@ -203,6 +222,7 @@ def _ratio_rows(results: dict, models: list[str]) -> list[dict]:
                     "instructions": count,
                     "instruction_ratio": count / base if count and base else None,
                     "neuron_bytes": memory.get(variant),
+                    "neuron_bytes_active": active.get(variant),
                     "synapse_bytes": (rounds[0][variant] if rounds else instructions.get(variant, {})).get(
                         "synapse_bytes"),
                     "rate_hz": statistics.median(r[variant]["rate_hz"] for r in rounds) if rounds
@@ -214,7 +234,7 @@ def _ratio_rows(results: dict, models: list[str]) -> list[dict]:
 
 def table(rows: list[dict]) -> str:
     lines = ["| model | case | variant | CPU s (median) | CPU ratio (median, range) | instructions (10^9) "
-             "| instr. ratio | bytes/neuron | bytes/synapse | rate (Hz) |",
+             "| instr. ratio | bytes/neuron idle, active | bytes/synapse | rate (Hz) |",
              "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
 
     def number(value: float | None, form: str) -> str:
@@ -228,7 +248,8 @@ def table(rows: list[dict]) -> str:
         same = " (spikes ≠ NESTML's!)" if r["same_spikes_as_nestml"] is False else ""
         lines.append(f"| {r['model']} | {r['case']} | {r['variant']}{same} | {number(r['cpu_s_median'], '.2f')} | "
                      f"{cpu} | {number(r['instructions'] and r['instructions'] / 1e9, '.3f')} | "
-                     f"{number(r['instruction_ratio'], '.2f')} | {number(r['neuron_bytes'], '.0f')} | "
+                     f"{number(r['instruction_ratio'], '.2f')} | {number(r['neuron_bytes'], '.0f')}, "
+                     f"{number(r['neuron_bytes_active'], '.0f')} | "
                      f"{r['synapse_bytes'] or '–'} | {number(r['rate_hz'], '.1f')} |")
     return "\n".join(lines)
 
@@ -258,7 +279,7 @@ def main() -> None:
     options.out.mkdir(parents=True, exist_ok=True)
     cache = options.cache or options.out / "speed-cache"
     started = time.strftime("%Y-%m-%d %H:%M")
-    results: dict = {"cpu": {}, "instructions": {}, "memory": {}}
+    results: dict = {"cpu": {}, "instructions": {}, "memory": {}, "memory_active": {}}
 
     def say(text: str) -> None:
         print(f"[speed {time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
@@ -288,13 +309,14 @@ def main() -> None:
                     results["instructions"][model][case][variant] = callgrind_instructions(
                         variant, case, model, options.callgrind_neurons, options.indegree, options.callgrind_ms,
                         cache, options.out)
-        results["memory"][model] = {}
-        for case in CASES:
-            results["memory"][model][case] = {}
-            for variant in VARIANTS:
-                say(f"memory {model} {case} {variant}")
-                results["memory"][model][case][variant] = _child(
-                    ["memory", variant, case, model, str(options.memory_neurons)], variant, cache)["neuron_bytes"]
+        for kind, key in (("memory", "memory"), ("memory-active", "memory_active")):
+            results[key][model] = {}
+            for case in CASES:
+                results[key][model][case] = {}
+                for variant in VARIANTS:
+                    say(f"{kind} {model} {case} {variant}")
+                    results[key][model][case][variant] = _child(
+                        [kind, variant, case, model, str(options.memory_neurons)], variant, cache)["neuron_bytes"]
     rows = _ratio_rows(results, models)
     load = os.getloadavg()
     report = {"started": started, "finished": time.strftime("%Y-%m-%d %H:%M"), "options": {

@@ -22,6 +22,7 @@ from jitnest.generate.transform import (
     archiving_base,
     cxx,
     input_buffer,
+    spike_history,
     spike_port_table,
     synapse_scratch,
     synapse_shared_parameters,
@@ -223,7 +224,8 @@ def test_stage_copies_transformed_files_and_lists_what_it_applied(pair, tmp_path
     monkeypatch.delenv("JITNEST_TRANSFORM", raising=False)
     applied = transform.stage(directory, tmp_path / "on", models)
     assert [a["name"] for a in applied] == ["trace_propagators", "synapse_scratch", "synapse_shared_parameters",
-                                            "input_buffer", "update_invariants", "spike_port_table", "archiving_base"]
+                                            "input_buffer", "update_invariants", "spike_port_table", "spike_history",
+                                            "archiving_base"]
     assert (tmp_path / "on" / f"{NEURON}.cpp").read_text() != (directory / f"{NEURON}.cpp").read_text()
     key_on = transform.identity()
 
@@ -234,10 +236,10 @@ def test_stage_copies_transformed_files_and_lists_what_it_applied(pair, tmp_path
         assert path.read_bytes() == (directory / path.name).read_bytes()
 
     monkeypatch.setenv("JITNEST_TRANSFORM",
-                       "archiving_base,spike_port_table,update_invariants,input_buffer,synapse_shared_parameters,"
+                       "spike_history,archiving_base,spike_port_table,update_invariants,input_buffer,synapse_shared_parameters,"
                        "synapse_scratch,trace_propagators")
     assert transform.enabled() == ("trace_propagators", "synapse_scratch", "synapse_shared_parameters", "input_buffer",
-                                   "update_invariants", "spike_port_table", "archiving_base")
+                                   "update_invariants", "spike_port_table", "spike_history", "archiving_base")
     assert transform.identity() == key_on
     monkeypatch.setenv("JITNEST_TRANSFORM", "trace_propagators")
     assert transform.identity() != key_on
@@ -531,3 +533,86 @@ def test_archiving_base_breaking_a_precondition_is_left_as_nestml_wrote_it(pair,
     edited = dict(files)
     assert archiving_base.apply(files, pair[1], {}) == []
     assert files == edited
+
+
+ENTRY = f"histentry__{NEURON}"
+_DEQUE = f"std::deque< {ENTRY} >"
+_CONTAINER = f"jitnest_spike_history< {ENTRY} >"
+
+
+@needs_generation
+def test_spike_history_is_a_contiguous_container(pair) -> None:
+    files = _files(pair)
+    original = dict(files)
+    assert spike_history.apply(files, pair[1], {}) == [
+        f"{NEURON}: spike history in a contiguous container instead of a std::deque (its iterators also in 1 synapse "
+        "header)"]
+    header = files[f"{NEURON}.h"]
+    # the container is defined once, just after the entry class, before the neuron's class uses it
+    assert header.count("class jitnest_spike_history\n") == 1 and header.count("#ifndef JITNEST_SPIKE_HISTORY_H") == 1
+    assert header.index(f"class {ENTRY}") < header.index("class jitnest_spike_history") < header.index(
+        f"{_CONTAINER} history_;")
+    assert header.count(f"{_CONTAINER} history_;  // jitnest:") == 1
+    # every deque of entries (the member, get_history__'s parameters, the neuron's and the synapse's iterators) is
+    # the container now; nothing else changed
+    for name, text in files.items():
+        assert _DEQUE not in text
+        assert text.count(_CONTAINER) == original[name].count(_DEQUE) > 0
+        template = text.find("#ifndef JITNEST_SPIKE_HISTORY_H")
+        if template >= 0:
+            text = text[:template - 1] + text[text.index("#endif\n", template) + len("#endif\n"):]
+        text = re.sub(r"  // jitnest: a compact spike history \(see [^)]*\)", "", text)
+        assert text.replace(_CONTAINER, _DEQUE) == original[name]
+    assert spike_history.apply(files, pair[1], {}) == []  # once
+
+
+_CLEAR = "  last_spike_ = -1.0;\n  history_.clear();\n"
+_NEXT_SPIKE = "      const double next_t_sp = history_[ 1 ].t_;\n"
+_SYNAPSE_ITERATOR = f"    {_DEQUE}::iterator start;\n"
+# Each edit breaks one precondition that makes the rewrite exact (see spike_history's docstring); "syn" is the
+# synapse's header.
+BROKEN_HISTORY: dict[str, tuple[str, str, str]] = {
+    "a deque of entries written otherwise": ("syn", _SYNAPSE_ITERATOR, _SYNAPSE_ITERATOR.replace("< ", "<")),
+    "a const_iterator": ("cpp", f"{_DEQUE}::iterator runner", f"{_DEQUE}::const_iterator runner"),
+    "an iterator stored as a member": ("syn", "  double t_lastspike_;\n",
+                                       f"  double t_lastspike_;\n  {_DEQUE}::iterator last_read_;\n"),
+    "the entry type named elsewhere": ("h", f"  {_DEQUE} history_;\n", f"  {_DEQUE} history_;\n  {ENTRY}* last_;\n"),
+    "another iterator pointer": ("h", f"  {_DEQUE} history_;\n", f"  {_DEQUE} history_;\n"
+                                 f"  void first( {_DEQUE}::iterator* it );\n"),
+    "another function of the history": ("cpp", _CLEAR, _CLEAR + "  history_.shrink_to_fit();\n"),
+    "the history used whole": ("cpp", _CLEAR, _CLEAR + "  auto copy = history_;\n"),
+    "the history named in the synapse": ("syn", _SYNAPSE_ITERATOR,
+                                         _SYNAPSE_ITERATOR + "    __target->history_.size();\n"),
+    "an entry's member held by reference across push_back": (
+        "cpp", _NEXT_SPIKE, _NEXT_SPIKE.replace("const double next_t_sp", "const double& next_t_sp")),
+    "an entry held by reference across push_back": (
+        "cpp", _NEXT_SPIKE, _NEXT_SPIKE + "      auto& second = history_[ 1 ];\n"),
+    "an iterator in set_spiketime": ("cpp", _NEXT_SPIKE,
+                                     _NEXT_SPIKE + f"      {_DEQUE}::iterator first = history_.begin();\n"),
+    "a second push_back": ("cpp", _CLEAR, _CLEAR + "  history_.push_back( history_.front() );\n"),
+    "set_spiketime called outside update": ("cpp", _CLEAR, _CLEAR + "  set_spiketime( nest::Time::ms( 1. ) );\n"),
+    "update reads the history": ("cpp", _UPDATE_START, _UPDATE_START + "    const size_t n = history_.size();\n"),
+}
+
+
+@needs_generation
+@pytest.mark.parametrize("case", sorted(BROKEN_HISTORY))
+def test_spike_history_breaking_a_precondition_is_left_as_nestml_wrote_it(pair, case: str) -> None:
+    files = _files(pair)
+    kind, old, new = BROKEN_HISTORY[case]
+    name = f"{SYNAPSE}.h" if kind == "syn" else f"{NEURON}.{kind}"
+    files[name] = _edit(files[name], old, new)
+    edited = dict(files)
+    assert spike_history.apply(files, pair[1], {}) == []
+    assert files == edited
+
+
+@needs_generation
+def test_spike_history_with_the_entry_class_in_a_namespace_is_left_alone(pair) -> None:
+    """The container is emitted (with its #includes) after the entry class: only at file scope."""
+    files = _files(pair)
+    name = f"{NEURON}.h"
+    files[name] = _edit(files[name], f"class {ENTRY}\n", f"namespace jn\n{{\nclass {ENTRY}\n")
+    files[name] = _edit(files[name], "\n/* BeginDocumentation", "}\n/* BeginDocumentation")
+    edited = dict(files)
+    assert spike_history.apply(files, pair[1], {}) == [] and files == edited
