@@ -24,8 +24,9 @@ a slot's spike channel still holds -0.0 if and only if no spike arrived there. `
 ``value + 0.0`` into the channel at slot ``get_modulo(<the same relative delivery step>)`` (the
 index ``RingBuffer::add_value`` uses) and no flag; ``update()`` reads the slot ``get_modulo(lag)``
 (the index ``RingBuffer::get_value`` uses) where NESTML read the ring buffers: a spike port's sum as
-``channel + 0.0`` and its flag as 1.0 unless the channel is -0.0; and it empties the whole slot
-after the step's last read, where NESTML read (and zeroed) the continuous ports. A spike thus
+``channel + 0.0``; NESTML's tests of a flag's sum (``if (B_.spike_input_received_grid_sum_[X])``)
+ask the channel instead whether it is not -0.0 (the flags' sums are gone); and it empties the
+whole slot after the step's last read, where NESTML read (and zeroed) the continuous ports. A spike thus
 costs one addition instead of two, and a slot of ``iaf_psc_exp_neuron`` 24 bytes (as the
 built-in's) instead of 40.
 
@@ -61,7 +62,8 @@ buffer once, the flag ``1.`` right after the value and at the same index,
 ``e.get_rel_delivery_steps( nest::kernel().simulation_manager.get_slice_origin() )`` with an
 index expression without side effects; and every other mention of the six members or their
 getters in the neuron's code is a subscript of a grid sum through ``B_`` (which a ``std::array``
-serves as the vector did), for a flag's sum only as the whole condition of an ``if``.
+serves as the vector did), for a flag's sum only as the whole condition of an ``if`` in the
+step loop between the two reads, with a plain index.
 """
 
 from __future__ import annotations
@@ -83,9 +85,10 @@ _RINGS = {"spike_inputs": ("NUM_SPIKE_RECEPTORS", ""),
           "continuous_inputs": ("NUM_CONTINUOUS_INPUT_PORTS", "NUM_SPIKE_RECEPTORS + ")}
 _CHANNELS = "NUM_SPIKE_RECEPTORS + NUM_CONTINUOUS_INPUT_PORTS"
 _TYPE = f"jitnest_InputBuffer< NUM_SPIKE_RECEPTORS, {_CHANNELS} >"
-# The flag NESTML adds per spike, and the only use of the flags' sums it makes: a condition.
+# The flags, the flag NESTML adds per spike, and the only use of the flags' sums it makes: a condition.
+_FLAGS = "spike_input_received"
 _FLAG_VALUE = "1."
-_FLAG_TEST = re.compile(r"\bif\s*\(\s*B_\.spike_input_received_grid_sum_\[[^\[\]\n]+\]\s*\)")
+_FLAG_TEST = re.compile(r"\bif\s*\(\s*(?P<read>B_\.spike_input_received_grid_sum_\[(?P<index>[^\[\]\n]+)\])\s*\)")
 # NEST's MultiChannelInputBuffer (nestkernel/ring_buffer.h), except that an empty spike channel holds
 # -0.0. The include guard lets two neurons of one module both carry it.
 _CLASS = """
@@ -93,7 +96,8 @@ _CLASS = """
 #define JITNEST_INPUT_BUFFER
 #include <algorithm>
 #include <array>
-#include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <vector>
 
 // jitnest: nest::MultiChannelInputBuffer whose empty spike channels hold -0.0, not 0.0: a slot's spike
@@ -136,11 +140,14 @@ public:
     return channel + 0.0;  // -0.0 + 0.0 is 0.0; every other value is unchanged
   }
 
-  //! 1.0 if a spike arrived in the spike channel, else 0.0.
-  static double
+  //! Whether a spike arrived in the spike channel: whether it is not -0.0 (compared as bits: one
+  //! integer comparison).
+  static bool
   received( const double channel )
   {
-    return ( channel == 0.0 and std::signbit( channel ) ) ? 0.0 : 1.0;
+    std::uint64_t bits;
+    std::memcpy( &bits, &channel, sizeof bits );
+    return bits != 0x8000000000000000ULL;
   }
 
 private:
@@ -249,7 +256,7 @@ def _header(header: str) -> str:
         edits.replace(declaration, f"{_TYPE} {_BUFFER};  {_NOTE}"
                       if ring == "spike_inputs" else "")
         grid = edits.one(rf"std::vector<\s*double\s*>\s+{ring}_grid_sum_\s*;", struct.end(), struct_end)[0]
-        edits.replace(grid, f"std::array< double, {size} > {ring}_grid_sum_;")
+        edits.replace(grid, "" if ring == _FLAGS else f"std::array< double, {size} > {ring}_grid_sum_;")
         for member, kind in ((f"{ring}_", r"nest::RingBuffer"), (f"{ring}_grid_sum_", "double")):
             getters = edits.one(rf"inline std::vector<\s*{kind}\s*>&\s*get_{member}\(\)\s*\{{\s*"
                                 rf"return (?:{member}|B_\.get_{member}\(\));\s*\}}", count=2)
@@ -273,7 +280,7 @@ def _source(source: str, cls: str) -> str:
             edits.replace(entry, f", {_BUFFER}()" if ring == "spike_inputs" else "")
             grid = edits.one(rf",\s*{ring}_grid_sum_\(\s*std::vector<\s*double\s*>\(\s*{size}\s*\)\s*\)",
                              start, end)[0]
-            edits.replace(grid, f", {ring}_grid_sum_()")
+            edits.replace(grid, "" if ring == _FLAGS else f", {ring}_grid_sum_()")
 
     init = _body(edits, rf"\bvoid\s+{name}::init_buffers_\(\s*\)")
     pre_run = _body(edits, rf"\bvoid\s+{name}::pre_run_hook\(\s*\)")
@@ -281,7 +288,7 @@ def _source(source: str, cls: str) -> str:
         clear = edits.one(rf"\bget_{ring}_\(\)\.clear\(\);", init.body_start, init.body_end)[0]
         edits.replace(clear, f"B_.{_BUFFER}.clear();  {_NOTE}" if ring == "spike_inputs" else "")
         grid = edits.one(rf"\bget_{ring}_grid_sum_\(\)\.clear\(\);", init.body_start, init.body_end)[0]
-        edits.replace(grid, f"B_.{ring}_grid_sum_.fill( 0.0 );")
+        edits.replace(grid, "" if ring == _FLAGS else f"B_.{ring}_grid_sum_.fill( 0.0 );")
         for member in (f"{ring}_", f"{ring}_grid_sum_"):
             resize = edits.one(rf"\bB_\.{member}\.resize\(\s*{size}\s*\);", pre_run.body_start, pre_run.body_end)[0]
             edits.replace(resize, "")
@@ -353,8 +360,17 @@ def _update(edits: _Edits, name: str) -> None:
         f"{indent}for (long i = 0; i < NUM_SPIKE_RECEPTORS; ++i)",
         f"{indent}{{",
         f"{indent}  B_.spike_inputs_grid_sum_[i] = {_TYPE}::sum( {_INPUT}[i] );",
-        f"{indent}  B_.spike_input_received_grid_sum_[i] = {_TYPE}::received( {_INPUT}[i] );",
         f"{indent}}}"]))
+    # NESTML's tests of a flag's sum (the number of spikes that arrived) ask the channel itself, read
+    # above, whether a spike arrived; they are all between the two reads (else the code is not ours).
+    tests = list(_FLAG_TEST.finditer(edits.code))
+    if any(not spikes.end() <= test.start() < continuous.start() or not _PURE_INDEX.fullmatch(test.group("index"))
+           or re.search(r"\+\+|--|\(", test.group("index")) for test in tests):
+        raise _Unrecognised("a flag tested elsewhere")
+    for test in tests:
+        read = re.search(re.escape(test.group("read")), edits.code[test.start():test.end()])
+        edits.spans.append((test.start() + read.start(), test.start() + read.end(),
+                            f"{_TYPE}::received( {_INPUT}[{test.group('index')}] )"))
     indent = re.search(r"[ \t]*\Z", edits.text[:continuous.start()]).group()
     edits.replace(continuous, "\n".join([
         "for (long i = 0; i < NUM_CONTINUOUS_INPUT_PORTS; ++i)",
@@ -365,16 +381,13 @@ def _update(edits: _Edits, name: str) -> None:
 
 
 def _check_mentions(edits: _Edits) -> None:
-    """Every mention of the buffers is being rewritten, or is a grid sum's subscript; a flag's grid
-    sum (the number of spikes that arrived, in NESTML's code; 1.0 or 0.0 here) only ever as the
-    condition of an ``if``."""
+    """Every mention of the buffers is being rewritten, or is a grid sum's subscript (a flag's only as
+    the tests that ``_update`` rewrites)."""
     if _OWN_NAMES.search(edits.code):
         raise _Unrecognised("already transformed")
     grid_reads = {m.start() for m in _GRID_READ.finditer(edits.code)}
-    tested = {m.start() + m.group().index("spike_input_received") for m in _FLAG_TEST.finditer(edits.code)}
-    if any(m.group().startswith("spike_input_received") and m.start() not in tested
-           for m in _GRID_READ.finditer(edits.code)):
-        raise _Unrecognised("a flag's sum read as a number")
+    if any(m.group().startswith(_FLAGS) and not edits.covers(m.start()) for m in _GRID_READ.finditer(edits.code)):
+        raise _Unrecognised("a flag's sum read otherwise")  # only the tests of _update are rewritten
     for mention in _MENTION.finditer(edits.code):
         if not edits.covers(mention.start()) and mention.start() not in grid_reads:
             raise _Unrecognised(f"mention of {mention.group()} at {mention.start()}")
