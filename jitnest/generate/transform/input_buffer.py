@@ -64,6 +64,8 @@ index expression without side effects; and every other mention of the six member
 getters in the neuron's code is a subscript of a grid sum through ``B_`` (which a ``std::array``
 serves as the vector did), for a flag's sum only as the whole condition of an ``if`` in the
 step loop between the two reads, with a plain index.
+
+(This module is longer than most: it carries the C++ of the buffer class it emits.)
 """
 
 from __future__ import annotations
