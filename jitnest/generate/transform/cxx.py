@@ -38,6 +38,10 @@ def matching_brace(text: str, opening: int) -> int | None:
     return None
 
 
+class Unrecognised(Exception):
+    """The code is not of the form a transformation guards for (it then leaves the code alone)."""
+
+
 @dataclass(frozen=True)
 class Function:
     """A function definition found in a text: its header and its body (without the braces)."""
@@ -59,6 +63,15 @@ def find_functions(text: str, header_pattern: str) -> list[Function]:
         if closing is not None:
             found.append(Function(match.start(), opening + 1, closing))
     return found
+
+
+def only_function(text: str, header_pattern: str) -> Function:
+    """The one definition in ``text`` whose header matches ``header_pattern``; ``Unrecognised`` if
+    there is none or more than one."""
+    functions = find_functions(text, header_pattern)
+    if len(functions) != 1:
+        raise Unrecognised(header_pattern)
+    return functions[0]
 
 
 def expression_operands(expression: str, allowed_names: frozenset[str] = frozenset()) -> set[str] | None:

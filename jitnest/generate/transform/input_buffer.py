@@ -181,10 +181,6 @@ _CONTINUOUS_LOOP = re.compile(
 _PURE_INDEX = re.compile(r"[\w\s.+\-*()]+")
 
 
-class _Unrecognised(Exception):
-    """The code is not of the guarded form."""
-
-
 class _Edits:
     """Replacements of spans of one text, found in its ``code_only`` twin (same positions)."""
 
@@ -197,7 +193,7 @@ class _Edits:
         end = len(self.code) if end is None else end
         found = list(re.compile(pattern).finditer(self.code, start, end))
         if len(found) != count:
-            raise _Unrecognised(str(pattern))
+            raise cxx.Unrecognised(str(pattern))
         return found
 
     def replace(self, match: re.Match, replacement: str) -> None:
@@ -206,7 +202,7 @@ class _Edits:
     def apply(self) -> str:
         spans = sorted(self.spans)
         if any(a[1] > b[0] for a, b in zip(spans, spans[1:])):
-            raise _Unrecognised("overlapping edits")
+            raise cxx.Unrecognised("overlapping edits")
         text = self.text
         for start, end, replacement in reversed(spans):
             text = text[:start] + replacement + text[end:]
@@ -232,25 +228,18 @@ def _whole_line(text: str, start: int, end: int, replacement: str) -> tuple[int,
     return line_start, min(line_end + 1, len(text)), ""
 
 
-def _body(edits: _Edits, header_pattern: str) -> cxx.Function:
-    functions = cxx.find_functions(edits.code, header_pattern)
-    if len(functions) != 1:
-        raise _Unrecognised(header_pattern)
-    return functions[0]
-
-
 def _header(header: str) -> str:
     edits = _Edits(header)
     struct = edits.one(r"\bstruct Buffers_\s*\{")[0]
     struct_end = cxx.matching_brace(edits.code, struct.end() - 1)
     if struct_end is None:
-        raise _Unrecognised("Buffers_")
+        raise cxx.Unrecognised("Buffers_")
     for constant in (r"static const size_t NUM_SPIKE_RECEPTORS\s*=", r"\bNUM_CONTINUOUS_INPUT_PORTS\s*=(?!=)"):
         if edits.one(constant)[0].start() > struct.start():
-            raise _Unrecognised(constant)
+            raise cxx.Unrecognised(constant)
     includes = list(re.finditer(r'^#include "ring_buffer\.h"', header, re.M))  # a string literal: not in edits.code
     if len(includes) != 1:
-        raise _Unrecognised("ring_buffer.h")
+        raise cxx.Unrecognised("ring_buffer.h")
     include = includes[0]
     edits.replace(include, '#include "ring_buffer.h"  ' + _NOTE + "\n" + _CLASS.strip("\n"))
     for ring, (size, _) in _RINGS.items():
@@ -273,7 +262,7 @@ def _source(source: str, cls: str) -> str:
     name = re.escape(cls)
     constructors = list(re.finditer(rf"\b{name}::Buffers_::Buffers_\([^)]*\)\s*:(?P<init>[^{{]*)\{{", edits.code))
     if len(constructors) != 2:
-        raise _Unrecognised("Buffers_ constructors")
+        raise cxx.Unrecognised("Buffers_ constructors")
     for constructor in constructors:
         start, end = constructor.span("init")
         for ring, (size, _) in _RINGS.items():
@@ -284,8 +273,8 @@ def _source(source: str, cls: str) -> str:
                              start, end)[0]
             edits.replace(grid, "" if ring == _FLAGS else f", {ring}_grid_sum_()")
 
-    init = _body(edits, rf"\bvoid\s+{name}::init_buffers_\(\s*\)")
-    pre_run = _body(edits, rf"\bvoid\s+{name}::pre_run_hook\(\s*\)")
+    init = cxx.only_function(edits.code, rf"\bvoid\s+{name}::init_buffers_\(\s*\)")
+    pre_run = cxx.only_function(edits.code, rf"\bvoid\s+{name}::pre_run_hook\(\s*\)")
     for ring, (size, _) in _RINGS.items():
         clear = edits.one(rf"\bget_{ring}_\(\)\.clear\(\);", init.body_start, init.body_end)[0]
         edits.replace(clear, f"B_.{_BUFFER}.clear();  {_NOTE}" if ring == "spike_inputs" else "")
@@ -296,8 +285,8 @@ def _source(source: str, cls: str) -> str:
             edits.replace(resize, "")
 
     _update(edits, name)
-    spike = _body(edits, rf"\bvoid\s+{name}::handle\(\s*nest::SpikeEvent\s*&\s*e\s*\)")
-    current = _body(edits, rf"\bvoid\s+{name}::handle\(\s*nest::CurrentEvent\s*&\s*e\s*\)")
+    spike = cxx.only_function(edits.code, rf"\bvoid\s+{name}::handle\(\s*nest::SpikeEvent\s*&\s*e\s*\)")
+    current = cxx.only_function(edits.code, rf"\bvoid\s+{name}::handle\(\s*nest::CurrentEvent\s*&\s*e\s*\)")
     for function, rings, bound in ((spike, ("spike_inputs", "spike_input_received"), "NUM_SPIKE_RECEPTORS"),
                                    (current, ("continuous_inputs",), "NUM_CONTINUOUS_INPUT_PORTS")):
         check = edits.one(rf"assert\(\s*e\.get_rport\(\) < B_\.{rings[0]}_\.size\(\)\s*\);",
@@ -311,9 +300,9 @@ def _source(source: str, cls: str) -> str:
             calls = re.findall(r"([\w.]+)\s*\(", index)
             if not _PURE_INDEX.fullmatch(index) or "++" in index or "--" in index or any(
                     call != "e.get_rport" for call in calls):
-                raise _Unrecognised(index)  # evaluated once either way, but only plain arithmetic is ours
+                raise cxx.Unrecognised(index)  # evaluated once either way, but only plain arithmetic is ours
             if not re.fullmatch(r"[\w\s.*()]+", add.group("value")):
-                raise _Unrecognised(add.group("value"))
+                raise cxx.Unrecognised(add.group("value"))
             first = _RINGS[ring][1]
             adds.append((add, f"{first}( {index} )" if first else index, add.group("value").strip()))
         if function is current:
@@ -325,10 +314,10 @@ def _source(source: str, cls: str) -> str:
         # channel (an empty spike channel says it), and the value is added with + 0.0, which turns
         # -0.0 into 0.0 and changes no other value: a sum that starts at -0.0 then stays -0.0 only
         # while no spike arrived, and is the sum that NESTML's ring buffer, starting at 0.0, holds.
-        (value_add, channel, value), (flag_add, flag_channel, flag) = adds
+        (value_add, channel, value), (flag_add, _, flag) = adds
         if (edits.code[value_add.end():flag_add.start()].strip() or flag != _FLAG_VALUE
                 or value_add.group("index") != flag_add.group("index")):
-            raise _Unrecognised("spike value and flag")
+            raise cxx.Unrecognised("spike value and flag")
         slot = f"nest::kernel().event_delivery_manager.get_modulo( {value_add.group('offset')} )"
         edits.replace(value_add, f"B_.{_BUFFER}.add_value( {slot}, {channel}, ( {value} ) + 0.0 );  {_NOTE}")
         edits.replace(flag_add, "")
@@ -337,24 +326,24 @@ def _source(source: str, cls: str) -> str:
 
 
 def _update(edits: _Edits, name: str) -> None:
-    update = _body(edits, rf"\bvoid\s+{name}::update\(\s*nest::Time const\s*&\s*origin\s*,"
+    update = cxx.only_function(edits.code, rf"\bvoid\s+{name}::update\(\s*nest::Time const\s*&\s*origin\s*,"
                           r"\s*const long from\s*,\s*const long to\s*\)")
     loop = edits.one(_LAG_LOOP, update.body_start, update.body_end)[0]
     loop_end = cxx.matching_brace(edits.code, loop.end() - 1)
     if loop_end is None:
-        raise _Unrecognised("lag loop")
+        raise cxx.Unrecognised("lag loop")
     spikes = edits.one(_SPIKE_LOOP, loop.end(), loop_end)[0]
     continuous = edits.one(_CONTINUOUS_LOOP, loop.end(), loop_end)[0]
     between = edits.code[spikes.start():continuous.end()]
     if continuous.start() < spikes.end() or re.search(r"\b(?:continue|break|return|goto|throw)\b", between):
-        raise _Unrecognised("control flow between the reads")
+        raise cxx.Unrecognised("control flow between the reads")
     for match in (spikes, continuous):
         before = edits.code[loop.end():match.start()]
         directives = re.findall(r"^[ \t]*#[ \t]*(if|endif)", before, re.M)
         code = re.sub(r"^[ \t]*#[^\n]*", "", before, flags=re.M).rstrip()
         if (before.count("{") != before.count("}") or code[-1:] not in ("", ";", "{", "}")
                 or directives.count("if") != directives.count("endif")):
-            raise _Unrecognised("nested or conditional read")  # in a block or #if, or after if (...)/else
+            raise cxx.Unrecognised("nested or conditional read")  # in a block or #if, or after if (...)/else
     indent = re.search(r"[ \t]*\Z", edits.text[:spikes.start()]).group()
     edits.replace(spikes, "\n".join([
         f"const size_t {_SLOT} = nest::kernel().event_delivery_manager.get_modulo( lag );  {_NOTE}",
@@ -368,7 +357,7 @@ def _update(edits: _Edits, name: str) -> None:
     tests = list(_FLAG_TEST.finditer(edits.code))
     if any(not spikes.end() <= test.start() < continuous.start() or not _PURE_INDEX.fullmatch(test.group("index"))
            or re.search(r"\+\+|--|\(", test.group("index")) for test in tests):
-        raise _Unrecognised("a flag tested elsewhere")
+        raise cxx.Unrecognised("a flag tested elsewhere")
     for test in tests:
         read = re.search(re.escape(test.group("read")), edits.code[test.start():test.end()])
         edits.spans.append((test.start() + read.start(), test.start() + read.end(),
@@ -386,20 +375,20 @@ def _check_mentions(edits: _Edits) -> None:
     """Every mention of the buffers is being rewritten, or is a grid sum's subscript (a flag's only as
     the tests that ``_update`` rewrites)."""
     if _OWN_NAMES.search(edits.code):
-        raise _Unrecognised("already transformed")
+        raise cxx.Unrecognised("already transformed")
     grid_reads = {m.start() for m in _GRID_READ.finditer(edits.code)}
     if any(m.group().startswith(_FLAGS) and not edits.covers(m.start()) for m in _GRID_READ.finditer(edits.code)):
-        raise _Unrecognised("a flag's sum read otherwise")  # only the tests of _update are rewritten
+        raise cxx.Unrecognised("a flag's sum read otherwise")  # only the tests of _update are rewritten
     for mention in _MENTION.finditer(edits.code):
         if not edits.covers(mention.start()) and mention.start() not in grid_reads:
-            raise _Unrecognised(f"mention of {mention.group()} at {mention.start()}")
+            raise cxx.Unrecognised(f"mention of {mention.group()} at {mention.start()}")
 
 
 def rewrite(source: str, header: str, cls: str) -> tuple[str, str] | None:
     """The neuron ``cls``'s source and header with one multi-channel input buffer, or None if a guard fails."""
     try:
         return _source(source, cls), _header(header)
-    except _Unrecognised:
+    except cxx.Unrecognised:
         return None
 
 

@@ -223,19 +223,9 @@ private:
 """
 
 
-class _Unrecognised(Exception):
-    """The code is not of the guarded form."""
-
-
 def _check(condition: bool, what: str) -> None:
     if not condition:
-        raise _Unrecognised(what)
-
-
-def _body(code: str, header_pattern: str) -> cxx.Function:
-    functions = cxx.find_functions(code, header_pattern)
-    _check(len(functions) == 1, header_pattern)
-    return functions[0]
+        raise cxx.Unrecognised(what)
 
 
 def _in(function: cxx.Function, position: int) -> bool:
@@ -270,16 +260,17 @@ def _deque_uses(code: str, entry: str, kind: str) -> list[re.Match]:
         if re.match(r"::(?:reverse_)?iterator \w+", rest) and kind in ("source", "synapse"):
             _check(_in_block(code, match.start()), "an iterator that is not a local")
             continue
-        raise _Unrecognised(f"std::deque< {entry} > in {kind}: {rest[:40]!r}")
+        raise cxx.Unrecognised(f"std::deque< {entry} > in {kind}: {rest[:40]!r}")
     return exact
 
 
 def _check_push_back(source_code: str, cls: str) -> None:
     """Nothing holds a reference into the history across its one ``push_back`` (else raise)."""
-    set_spiketime = _body(source_code, rf"\bvoid\s+{cls}::set_spiketime\([^)]*\)")
-    update = _body(source_code, rf"\b(?:void\s+{cls}::update|bool\s+{cls}::update_)\(\s*nest::Time const\s*&\s*origin"
-                                r"\s*,\s*const long from\s*,\s*const long to"
-                                r"\s*(?:,\s*const bool called_from_wfr_update\s*)?\)")  # (update_ with gap junctions)
+    set_spiketime = cxx.only_function(source_code, rf"\bvoid\s+{cls}::set_spiketime\([^)]*\)")
+    update = cxx.only_function(source_code, rf"\b(?:void\s+{cls}::update|bool\s+{cls}::update_)\("
+                                            r"\s*nest::Time const\s*&\s*origin\s*,\s*const long from\s*,"
+                                            r"\s*const long to\s*(?:,\s*const bool called_from_wfr_update\s*)?\)"
+                                            )  # (update_ with gap junctions)
     pushes = list(re.finditer(r"\bhistory_\.push_back\(", source_code))
     _check(len(pushes) == 1 and _in(set_spiketime, pushes[0].start()), "push_back elsewhere")
     _check(not re.search(r"\biterator\b", set_spiketime.body(source_code)), "an iterator in set_spiketime")
@@ -299,7 +290,7 @@ def _check_push_back(source_code: str, cls: str) -> None:
 
 
 def rewrite(files: dict[str, str], cls: str, source: str, header: str, synapse_headers: list[str]) -> dict[str, str]:
-    """The rewritten files of the neuron ``cls``'s pair (name -> text), or raise ``_Unrecognised``."""
+    """The rewritten files of the neuron ``cls``'s pair (name -> text), or raise ``cxx.Unrecognised``."""
     entry = f"histentry__{cls}"
     mentioning = [name for name, text in files.items() if re.search(rf"\b{entry}\b", cxx.code_only(text))]
     _check(header in mentioning and source in mentioning, "the neuron does not name its history entries")
@@ -336,7 +327,7 @@ def rewrite(files: dict[str, str], cls: str, source: str, header: str, synapse_h
             if name == source and re.search(r"\bhistory_\.push_back\(\s*$", code[:position]) and re.match(
                     rf"{entry}\(", code[position:]):
                 continue  # the entry pushed, a temporary
-            raise _Unrecognised(f"{entry} named in {name} at {position}")
+            raise cxx.Unrecognised(f"{entry} named in {name} at {position}")
 
     # get_history__'s parameters: pointers to iterators, in its declaration and its definition
     for name in (header, source):
@@ -387,7 +378,7 @@ def apply(files: dict[str, str], models: list[dict], network: dict) -> list[str]
             continue  # not a paired neuron
         try:
             rewritten = rewrite(files, model["name"], source, header, synapse_headers)
-        except _Unrecognised:
+        except cxx.Unrecognised:
             continue
         files.update(rewritten)
         readers = len(rewritten) - 2

@@ -83,10 +83,6 @@ _ALLOWED_WRITERS = frozenset({"recompute_internal_variables", "init_state_intern
 _DECLARATION = re.compile(r"\b(?:Parameters_|State_|Variables_|Buffers_)\s+[PSVB]_\s*;")
 
 
-class _Unrecognised(Exception):
-    """The code is not of the guarded form."""
-
-
 def _definitions(code: str) -> list[tuple[str, int, int]]:
     """``(name, body_start, body_end)`` of every function definition in ``code``."""
     found = []
@@ -95,7 +91,7 @@ def _definitions(code: str) -> list[tuple[str, int, int]]:
             continue
         closing = cxx.matching_brace(code, match.end() - 1)
         if closing is None:
-            raise _Unrecognised(match.group())
+            raise cxx.Unrecognised(match.group())
         found.append((match.group("name"), match.start(), closing))  # the header too (initialiser lists)
     return found
 
@@ -164,7 +160,7 @@ def _writers(texts: list[str], members: set[str], cls: str) -> set[str]:
         for position in _writes(code, members):
             name = _enclosing(definitions, position)
             if name is None:
-                raise _Unrecognised(f"a write outside a function at {position}")
+                raise cxx.Unrecognised(f"a write outside a function at {position}")
             writers.add(name)
     changed = True
     while changed:
@@ -176,7 +172,7 @@ def _writers(texts: list[str], members: set[str], cls: str) -> set[str]:
     bare = {m.split(".", 1)[1] for m in members}
     allowed = _ALLOWED_WRITERS | {cls, "Parameters_", "Variables_"} | {f"set_{m}" for m in bare}
     if not writers <= allowed:
-        raise _Unrecognised(f"written by {sorted(writers - allowed)}")
+        raise cxx.Unrecognised(f"written by {sorted(writers - allowed)}")
     return writers
 
 
@@ -198,7 +194,7 @@ def _terms(expression: str) -> list[tuple[int, int]]:
         elif char in ")]":
             depth -= 1
             if depth < 0:
-                raise _Unrecognised(expression)
+                raise cxx.Unrecognised(expression)
         elif char in "+-" and depth == 0 and (previous.isalnum() or previous in "_)]"):
             spans.append((start, position))
             start = position + 1
@@ -206,7 +202,7 @@ def _terms(expression: str) -> list[tuple[int, int]]:
             previous = char
         position += 1
     if depth != 0:
-        raise _Unrecognised(expression)
+        raise cxx.Unrecognised(expression)
     spans.append((start, len(expression)))
     return spans
 
@@ -255,22 +251,19 @@ def _hoisted(expression: str) -> list[tuple[int, int, set[str]]]:
 def _rewrite(source: str, header: str, cls: str) -> tuple[str, int]:
     code = cxx.code_only(source)
     if re.search(rf"\b{_LOCAL}\w*", code):
-        raise _Unrecognised("already transformed")
-    updates = cxx.find_functions(code, rf"\bvoid\s+{re.escape(cls)}::update\(\s*nest::Time const\s*&\s*origin\s*,"
-                                       r"\s*const long from\s*,\s*const long to\s*\)")
-    if len(updates) != 1:
-        raise _Unrecognised("update")
-    update = updates[0]
+        raise cxx.Unrecognised("already transformed")
+    update = cxx.only_function(code, rf"\bvoid\s+{re.escape(cls)}::update\(\s*nest::Time const\s*&\s*origin\s*,"
+                                     r"\s*const long from\s*,\s*const long to\s*\)")
     loops = list(_LAG_LOOP.finditer(code, update.body_start, update.body_end))
     if len(loops) != 1:
-        raise _Unrecognised("lag loop")
+        raise cxx.Unrecognised("lag loop")
     loop = loops[0]
     before = code[update.body_start:loop.start()]
     if before.count("{") != before.count("}") or before.rstrip()[-1:] not in ("", ";", "{", "}"):
-        raise _Unrecognised("the loop is nested")
+        raise cxx.Unrecognised("the loop is nested")
     loop_end = cxx.matching_brace(code, loop.end() - 1)
     if loop_end is None:
-        raise _Unrecognised("lag loop")
+        raise cxx.Unrecognised("lag loop")
 
     # The terms to hoist: (absolute start, end, text) with their operands.
     hoisted: list[tuple[int, int, str]] = []
@@ -288,7 +281,7 @@ def _rewrite(source: str, header: str, cls: str) -> tuple[str, int]:
             hoisted.append((offset + start, offset + end, source[offset + start:offset + end]))
             members |= operands
     if not hoisted:
-        raise _Unrecognised("nothing loop-invariant")
+        raise cxx.Unrecognised("nothing loop-invariant")
 
     # Nothing in the loop (or before it) can write the members.
     header_code = cxx.code_only(header)
@@ -297,16 +290,16 @@ def _rewrite(source: str, header: str, cls: str) -> tuple[str, int]:
         for text in (code, header_code):
             for mention in re.finditer(rf"(?<![\w.]){re.escape(name)}\b", text):
                 if not re.match(rf"\s*double\s+{re.escape(name)}\s*;", text[text.rfind("\n", 0, mention.start()) + 1:]):
-                    raise _Unrecognised(f"unqualified {name}")
+                    raise cxx.Unrecognised(f"unqualified {name}")
     scope = code[update.body_start:loop_end]
     if _writes(scope, members):
-        raise _Unrecognised("written in update")
+        raise cxx.Unrecognised("written in update")
     if any(re.search(rf"\b{re.escape(w)}\b", scope) for w in writers):
-        raise _Unrecognised("a writer named in update")
+        raise cxx.Unrecognised("a writer named in update")
     for text in (code, header_code):
         for pointer in re.finditer(r"&\s*(?:\w+::)*(\w+)\b(?!\s*\.)", text):
             if pointer.group(1) in writers:
-                raise _Unrecognised(f"writer {pointer.group(1)} taken by address")
+                raise cxx.Unrecognised(f"writer {pointer.group(1)} taken by address")
 
     locals_: dict[str, str] = {}
     for _, _, text in hoisted:
@@ -314,7 +307,7 @@ def _rewrite(source: str, header: str, cls: str) -> tuple[str, int]:
     line_start = source.rfind("\n", 0, loop.start()) + 1
     indent = source[line_start:loop.start()]
     if indent.strip():
-        raise _Unrecognised("loop not on its own line")
+        raise cxx.Unrecognised("loop not on its own line")
     declarations = "".join(f"{indent}const double {name} = {text};{'  ' + _NOTE if i == 0 else ''}\n"
                            for i, (text, name) in enumerate(locals_.items()))
     result = source
@@ -327,7 +320,7 @@ def rewrite(source: str, header: str, cls: str) -> tuple[str, int] | None:
     """The neuron ``cls``'s source with its loop-invariant terms hoisted and how many, or None if a guard fails."""
     try:
         return _rewrite(source, header, cls)
-    except _Unrecognised:
+    except cxx.Unrecognised:
         return None
 
 
