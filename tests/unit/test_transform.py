@@ -121,18 +121,6 @@ BROKEN: dict[str, tuple[str, str, str]] = {
 
 
 @needs_generation
-@pytest.mark.parametrize("case", sorted(BROKEN))
-def test_code_breaking_a_precondition_is_left_as_nestml_wrote_it(pair, case: str) -> None:
-    files = _files(pair)
-    kind, old, new = BROKEN[case]
-    name = f"{NEURON}.{kind}"
-    files[name] = _edit(files[name], old, new)
-    edited = dict(files)
-    assert _apply(files, pair) == []
-    assert files == edited
-
-
-@needs_generation
 def test_a_scope_of_another_form_is_left_alone(pair) -> None:
     """A scope that does not match the pattern exactly (here: one more statement before the
     recomputation) keeps the neuron as it was, even though the two other scopes would match."""
@@ -331,18 +319,6 @@ BROKEN_BUFFER: dict[str, tuple[str, str, str]] = {
 }
 
 
-@needs_generation
-@pytest.mark.parametrize("case", sorted(BROKEN_BUFFER))
-def test_input_buffer_breaking_a_precondition_is_left_as_nestml_wrote_it(pair, case: str) -> None:
-    files = _files(pair)
-    kind, old, new = BROKEN_BUFFER[case]
-    name = f"{NEURON}.{kind}"
-    files[name] = _edit(files[name], old, new)
-    edited = dict(files)
-    assert input_buffer.apply(files, pair[1], {}) == []
-    assert files == edited
-
-
 
 _V_M_UPDATE = ("const double V_m__tmp = __jitnest_invariant_0 + S_.I_syn_exc * V_.__P__V_m__I_syn_exc + S_.I_syn_inh * "
                "V_.__P__V_m__I_syn_inh + S_.V_m * V_.__P__V_m__V_m - __jitnest_invariant_1 + __jitnest_invariant_2 - "
@@ -531,18 +507,6 @@ BROKEN_ARCHIVING: dict[str, tuple[str, str, str]] = {
 }
 
 
-@needs_generation
-@pytest.mark.parametrize("case", sorted(BROKEN_ARCHIVING))
-def test_archiving_base_breaking_a_precondition_is_left_as_nestml_wrote_it(pair, case: str) -> None:
-    files = _files(pair)
-    kind, old, new = BROKEN_ARCHIVING[case]
-    name = f"{NEURON}.{kind}"
-    files[name] = _edit(files[name], old, new)
-    edited = dict(files)
-    assert archiving_base.apply(files, pair[1], {}) == []
-    assert files == edited
-
-
 ENTRY = f"histentry__{NEURON}"
 _DEQUE = f"std::deque< {ENTRY} >"
 _CONTAINER = f"jitnest_spike_history< {ENTRY} >"
@@ -604,18 +568,6 @@ BROKEN_HISTORY: dict[str, tuple[str, str, str]] = {
 
 
 @needs_generation
-@pytest.mark.parametrize("case", sorted(BROKEN_HISTORY))
-def test_spike_history_breaking_a_precondition_is_left_as_nestml_wrote_it(pair, case: str) -> None:
-    files = _files(pair)
-    kind, old, new = BROKEN_HISTORY[case]
-    name = f"{SYNAPSE}.h" if kind == "syn" else f"{NEURON}.{kind}"
-    files[name] = _edit(files[name], old, new)
-    edited = dict(files)
-    assert spike_history.apply(files, pair[1], {}) == []
-    assert files == edited
-
-
-@needs_generation
 def test_spike_history_with_the_entry_class_in_a_namespace_is_left_alone(pair) -> None:
     """The container is emitted (with its #includes) after the entry class: only at file scope."""
     files = _files(pair)
@@ -624,3 +576,22 @@ def test_spike_history_with_the_entry_class_in_a_namespace_is_left_alone(pair) -
     files[name] = _edit(files[name], "\n/* BeginDocumentation", "}\n/* BeginDocumentation")
     edited = dict(files)
     assert spike_history.apply(files, pair[1], {}) == [] and files == edited
+
+
+# Each transformation of the STDP pair with the edits that break one of its preconditions:
+# (file: the neuron's "h" or "cpp", or "syn" for the synapse header; text; replacement).
+BROKEN_PAIR = {trace_propagators: BROKEN, input_buffer: BROKEN_BUFFER, archiving_base: BROKEN_ARCHIVING,
+               spike_history: BROKEN_HISTORY}
+
+
+@needs_generation
+@pytest.mark.parametrize("transformation, case", [(t, c) for t, cases in BROKEN_PAIR.items() for c in sorted(cases)],
+                         ids=lambda v: getattr(v, "NAME", v))
+def test_pair_breaking_a_precondition_is_left_as_nestml_wrote_it(pair, transformation, case: str) -> None:
+    files = _files(pair)
+    kind, old, new = BROKEN_PAIR[transformation][case]
+    name = f"{SYNAPSE}.h" if kind == "syn" else f"{NEURON}.{kind}"
+    files[name] = _edit(files[name], old, new)
+    edited = dict(files)
+    assert transformation.apply(files, pair[1], {}) == []
+    assert files == edited
