@@ -84,11 +84,12 @@ def last_json(completed: subprocess.CompletedProcess) -> dict:
 
 @pytest.fixture(scope="session")
 def manual_stdp_module(tmp_path_factory) -> Path:
-    """iaf_psc_exp_neuron + stdp_synapse built by the manual NESTML workflow (benchmarks/manual_workflow.py,
-    which shares no code with jitnest): the baseline of the differential tests, built once per session."""
+    """iaf_psc_exp_neuron + stdp_synapse (and iaf_psc_alpha_neuron) built by the manual NESTML workflow
+    (benchmarks/manual_workflow.py, which shares no code with jitnest): the baseline of the differential
+    tests, built once per session."""
     out = tmp_path_factory.mktemp("manual")
     completed = run_python(ROOT / "benchmarks" / "manual_workflow.py", str(out), "stdpmanualmodule",
-                           "iaf_psc_exp_neuron", "stdp_synapse:post_spikes:w@iaf_psc_exp_neuron")
+                           "iaf_psc_exp_neuron,iaf_psc_alpha_neuron", "stdp_synapse:post_spikes:w@iaf_psc_exp_neuron")
     return Path(last_json(completed)["module"])
 
 

@@ -58,12 +58,12 @@ def test_transformed_module_equals_nestmls_code(manual_stdp_module, tmp_path, va
 
 
 
-@pytest.mark.parametrize("variant", ["plain", "paired"])
+@pytest.mark.parametrize("variant", ["plain", "paired", "alpha"])
 def test_transformed_neuron_inputs_equal_nestmls_code(manual_stdp_module, tmp_path, variant, cache_dir):
     """Every input a neuron buffers (tests/networks/input_network.py: excitatory and inhibitory spikes,
     delays of several steps, CurrentEvents from three generators, two Simulate calls with parameters changed
-    between them), on the unpaired and on the paired neuron: the same spikes and recorded values as NESTML's
-    unedited code."""
+    between them), on the unpaired and on the paired neuron, and on a neuron whose spikes only feed kernels
+    (an input buffer without marks): the same spikes and recorded values as NESTML's unedited code."""
     def run(mode: str, module: str) -> dict:
         out = tmp_path / f"{mode}.json"
         run_python(NETWORKS / "input_network.py", mode, module, str(out), variant)
@@ -71,16 +71,19 @@ def test_transformed_neuron_inputs_equal_nestmls_code(manual_stdp_module, tmp_pa
 
     manual, jit = run("manual", str(manual_stdp_module)), run("jitnest", "-")
     assert len(manual["senders"]) > 500 and len(set(manual["senders"])) == 40
-    assert max(manual["recorded"]["I_syn_inh"]) > 0 and max(manual["recorded"]["I_syn_exc"]) > 0  # both ports used
+    currents = ("I_kernel_inh__X__inh_spikes", "I_kernel_exc__X__exc_spikes") if variant == "alpha" else (
+        "I_syn_inh", "I_syn_exc")
+    assert all(max(manual["recorded"][current]) > 0 for current in currents)  # both ports used
     for key in ("senders", "times"):
         assert jit[key] == manual[key], key
     for key, values in manual["recorded"].items():
         assert jit["recorded"][key] == values, key
     if variant == "paired":
         assert jit["weights"] == manual["weights"] and len({w for *_, w in manual["weights"]}) > 10
-    labels = {"plain": lambda label: "stdp_synapse" not in label, "paired": lambda label: "stdp_synapse" in label}
+    labels = {"plain": lambda label: "iaf_psc_exp_neuron" in label and "stdp_synapse" not in label,
+              "paired": lambda label: "iaf_psc_exp_neuron" in label and "stdp_synapse" in label,
+              "alpha": lambda label: "iaf_psc_alpha_neuron" in label}
     applied = [[t["name"] for t in json.loads(m.read_text()).get("transformations") or []]
                for m in (cache_dir / "modules").glob("*/manifest.json")
-               if "iaf_psc_exp_neuron" in json.loads(m.read_text())["label"]
-               and labels[variant](json.loads(m.read_text())["label"])]
+               if labels[variant](json.loads(m.read_text())["label"])]
     assert any({"input_buffer", "update_invariants", "spike_port_table"} <= set(names) for names in applied), applied

@@ -5,13 +5,15 @@ manual NESTML workflow (NESTML's unedited code), mangled names.
 ``python input_network.py jitnest - OUT.json VARIANT``: ``import jitnest as nest`` (transformed code,
 unless JITNEST_TRANSFORM=0).
 
-iaf_psc_exp_neuron receives excitatory and inhibitory spikes (positive and negative weights, from Poisson
+A neuron receives excitatory and inhibitory spikes (positive and negative weights, from Poisson
 generators and from each other, with delays of several steps; and of weight 0.0 and -0.0) and currents (CurrentEvents: a
 dc_generator, a step_current_generator and a noise_generator), over two Simulate calls. VARIANT:
-* ``plain``: the neuron alone (NESTML's unpaired neuron);
-* ``paired``: the same plus stdp_synapse connections between the neurons (NESTML's paired neuron).
+* ``plain``: iaf_psc_exp_neuron alone (NESTML's unpaired neuron; its onReceive blocks ask whether a spike
+  arrived);
+* ``paired``: the same plus stdp_synapse connections between the neurons (NESTML's paired neuron);
+* ``alpha``: iaf_psc_alpha_neuron alone (its spikes only feed kernels: no onReceive block asks).
 
-Writes spikes and what a multimeter recorded (V_m and the synaptic currents) as JSON.
+Writes spikes and what a multimeter recorded (V_m, and the synaptic currents or kernels' states) as JSON.
 """
 
 import json
@@ -21,9 +23,13 @@ from speed_network import spikes_and_recordings
 
 NEURON = {("manual", "plain"): "iaf_psc_exp_neuron_nestml",
           ("manual", "paired"): "iaf_psc_exp_neuron_nestml__with_stdp_synapse_nestml",
-          ("jitnest", "plain"): "iaf_psc_exp_neuron", ("jitnest", "paired"): "iaf_psc_exp_neuron"}
+          ("manual", "alpha"): "iaf_psc_alpha_neuron_nestml",
+          ("jitnest", "plain"): "iaf_psc_exp_neuron", ("jitnest", "paired"): "iaf_psc_exp_neuron",
+          ("jitnest", "alpha"): "iaf_psc_alpha_neuron"}
 SYNAPSE = {"manual": "stdp_synapse_nestml__with_iaf_psc_exp_neuron_nestml", "jitnest": "stdp_synapse_nestml"}
-RECORDED = ["V_m", "I_syn_exc", "I_syn_inh"]
+RECORDED = {"plain": ["V_m", "I_syn_exc", "I_syn_inh"], "paired": ["V_m", "I_syn_exc", "I_syn_inh"],
+            "alpha": ["V_m", "I_kernel_exc__X__exc_spikes", "I_kernel_exc__X__exc_spikes__d",
+                      "I_kernel_inh__X__inh_spikes", "I_kernel_inh__X__inh_spikes__d"]}
 
 
 def run(nest, neuron: str, synapse: str, module: str | None, variant: str) -> dict:
@@ -55,14 +61,14 @@ def run(nest, neuron: str, synapse: str, module: str | None, variant: str) -> di
     nest.Connect(noise, neurons[25:])
     sr = nest.Create("spike_recorder")
     nest.Connect(neurons, sr)
-    mm = nest.Create("multimeter", params={"record_from": RECORDED, "interval": 0.1})
+    mm = nest.Create("multimeter", params={"record_from": RECORDED[variant], "interval": 0.1})
     nest.Connect(mm, neurons)
     nest.Simulate(120.0)
     # parameters the step loop reads as invariants, changed between the runs
     neurons[::3].set({"I_e": 150.0, "E_L": -68.0, "tau_m": 12.0, "C_m": 230.0})
     nest.Simulate(180.0)
 
-    result = spikes_and_recordings(sr, mm, RECORDED)
+    result = spikes_and_recordings(sr, mm, RECORDED[variant])
     if variant == "paired":
         status = nest.GetConnections(synapse_model=synapse).get(["source", "target", "weight"])
         result["weights"] = sorted(zip(status["source"], status["target"], status["weight"]))

@@ -258,7 +258,7 @@ def test_input_buffers_become_one_multichannel_buffer(both_neurons) -> None:
     for neuron in (NEURON, UNPAIRED):
         header, source = cxx.code_only(files[f"{neuron}.h"]), cxx.code_only(files[f"{neuron}.cpp"])
         assert "RingBuffer" not in header + source and "std::vector< double >" not in header
-        assert header.count("jitnest_InputBuffer< NUM_SPIKE_RECEPTORS, NUM_SPIKE_RECEPTORS + "
+        assert header.count("jitnest_InputBuffer< NUM_SPIKE_RECEPTORS, true, NUM_SPIKE_RECEPTORS + "
                             "NUM_CONTINUOUS_INPUT_PORTS > __jitnest_input_buffer_;") == 1
         assert header.count("class jitnest_InputBuffer") == 1
         # added at the ring buffers' index, read where NESTML read them, each slot emptied once per step
@@ -271,12 +271,55 @@ def test_input_buffers_become_one_multichannel_buffer(both_neurons) -> None:
             assert source.count(f"::received( __jitnest_input[{port}_SPIKES - MIN_SPIKE_RECEPTOR] ))") == 1
         assert source.count("nest::kernel().event_delivery_manager.get_modulo( e.get_rel_delivery_steps(") == 2
         assert source.count("reset_values_all_channels( __jitnest_slot )") == 1
+        assert "reset_spike_channels(" not in source and "const auto& __jitnest_input =" in source
         assert "get_value(" not in source
         # the rest of the code reads the grid sums as before
         for read in ("B_.spike_inputs_grid_sum_[EXC_SPIKES - MIN_SPIKE_RECEPTOR]",
                      "B_.continuous_inputs_grid_sum_[I_STIM]"):
             assert source.count(read) == cxx.code_only(original[f"{neuron}.cpp"]).count(read) > 0
     assert files[f"{SYNAPSE}.h"] == original[f"{SYNAPSE}.h"]
+
+
+@needs_generation
+def test_input_buffer_without_flag_tests_needs_no_mark(both_neurons) -> None:
+    """A neuron that never asks whether a spike arrived (its onReceive blocks run every step, as a
+    neuron whose inputs only feed kernels): spike channels start at 0.0 and take the values themselves."""
+    files = _files(both_neurons)
+    source = files[f"{UNPAIRED}.cpp"]
+    for port in ("EXC", "INH"):
+        source = re.sub(rf"if \(B_\.spike_input_received_grid_sum_\[{port}_SPIKES - MIN_SPIKE_RECEPTOR\]\)\s*\{{"
+                        r"\s*//[^\n]*\n\s*(on_receive_block_\w+\(origin, lag\);)\s*\}", r"\1", source)
+    assert "spike_input_received_grid_sum_[" not in source
+    files[f"{UNPAIRED}.cpp"] = source
+    assert input_buffer.apply(files, both_neurons[1], {})
+    header, source = cxx.code_only(files[f"{UNPAIRED}.h"]), cxx.code_only(files[f"{UNPAIRED}.cpp"])
+    assert header.count("jitnest_InputBuffer< NUM_SPIKE_RECEPTORS, false, NUM_SPIKE_RECEPTORS + "
+                        "NUM_CONTINUOUS_INPUT_PORTS > __jitnest_input_buffer_;") == 1
+    assert source.count(", weight * e.get_multiplicity() );") == 1 and "+ 0.0" not in source
+    assert source.count("B_.spike_inputs_grid_sum_[i] = __jitnest_input[i];") == 1
+    assert "::sum(" not in source and "::received(" not in source
+    # the paired neuron still tests its flags: marked
+    assert "jitnest_InputBuffer< NUM_SPIKE_RECEPTORS, true, " in files[f"{NEURON}.h"]
+
+
+@needs_generation
+@pytest.mark.parametrize("ending", ["continue;", "throw nest::GSLSolverFailure( get_name(), 1 );"])
+def test_input_buffer_of_a_step_that_may_end_between_its_reads(both_neurons, ending) -> None:
+    """A step that may end after reading its spike inputs and before its continuous ones (a GSL neuron
+    throws when its solver fails) leaves the slot as NESTML leaves its ring buffers: spike entries
+    emptied at their read, continuous ones only at theirs. It reads a copy of the slot."""
+    files = _files(both_neurons)
+    files[f"{UNPAIRED}.cpp"] = _edit(files[f"{UNPAIRED}.cpp"], _ON_RECEIVE,
+                                     f"    if (S_.V_m > 1e9) {ending}\n" + _ON_RECEIVE)
+    assert input_buffer.apply(files, both_neurons[1], {})
+    source = cxx.code_only(files[f"{UNPAIRED}.cpp"])
+    copy = source.index("const auto __jitnest_input = B_.__jitnest_input_buffer_.get_values_all_channels( "
+                        "__jitnest_slot );")
+    reset = source.index("B_.__jitnest_input_buffer_.reset_spike_channels( __jitnest_slot );")
+    assert copy < reset < source.index(ending) < source.index("reset_values_all_channels( __jitnest_slot )")
+    # the flags are tested on the copy, taken before the spike channels were emptied
+    assert source.count("::received( __jitnest_input[EXC_SPIKES - MIN_SPIKE_RECEPTOR] )") == 1
+    assert "reset_spike_channels(" not in cxx.code_only(files[f"{NEURON}.cpp"])
 
 
 _LAG_START = "  for ( long lag = from ; lag < to ; ++lag )\n  {\n"
@@ -291,7 +334,7 @@ BROKEN_BUFFER: dict[str, tuple[str, str, str]] = {
     "a grid sum used as a vector": ("cpp", _LAG_START, _LAG_START + "    B_.spike_inputs_grid_sum_.resize(3);\n"),
     "a getter called elsewhere": ("h", "  return B_.logger_.connect_logging_device(",
                                   "  get_continuous_inputs_();\n  return B_.logger_.connect_logging_device("),
-    "a step may end between the reads": ("cpp", _ON_RECEIVE, "    if (S_.V_m > 1e9) continue;\n" + _ON_RECEIVE),
+    "reads out of order": ("cpp", _ON_RECEIVE, "    if (S_.V_m > 1e9) goto again;\n" + _ON_RECEIVE),
     "continuous inputs read conditionally": ("cpp", _CONTINUOUS, "    if (S_.refr_t > 0.)\n" + _CONTINUOUS),
     "continuous inputs read in a block": ("cpp", _CONTINUOUS_READ, "    {\n" + _CONTINUOUS_READ + "    }\n"),
     "spike added at another step": ("cpp", "get_slice_origin() ),\n    weight * e.get_multiplicity() );",

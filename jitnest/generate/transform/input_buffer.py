@@ -28,10 +28,13 @@ index ``RingBuffer::add_value`` uses) and no flag; ``update()`` reads the slot `
 ask the channel instead whether it is not -0.0 (the flags' sums are gone); and it empties the
 whole slot after the step's last read, where NESTML read (and zeroed) the continuous ports. A spike thus
 costs one addition instead of two, and a slot of ``iaf_psc_exp_neuron`` 24 bytes (as the
-built-in's) instead of 40.
+built-in's) instead of 40. A neuron that never tests a flag (one whose inputs only feed kernels,
+as ``iaf_psc_alpha_neuron``) needs no mark: its buffer is ``jitnest_InputBuffer< 0, ... >``, whose
+spike channels start at 0.0, receive ``value`` and are read as they are, as the ring buffers.
 
 Why this is exact (bit for bit): every channel of a slot receives the same values in the same
-order as NESTML's ring buffer at that index. The spike channels start from -0.0 instead of 0.0
+order as NESTML's ring buffer at that index (an unmarked channel also from the same start, 0.0).
+The marked spike channels start from -0.0 instead of 0.0
 and receive ``v + 0.0`` instead of ``v``, which is ``v`` except that -0.0 becomes 0.0; an IEEE sum
 is -0.0 only if both terms are, so after the first spike a channel is never -0.0, and it holds
 NESTML's sum (0.0 + v = v + 0.0; adding 0.0 or -0.0 to a sum that is not -0.0 gives the same
@@ -39,13 +42,16 @@ double). So ``channel + 0.0`` is NESTML's sum (0.0 where no spike arrived), and 
 NESTML's flag sum being non-zero, which is all that NESTML's code asks of it (the guards check).
 Each value is read at the same point of ``update()`` as before. The spike channels are emptied at
 the end of the step instead of at its start: nothing adds to a neuron's buffer during its own
-``update()`` (NEST delivers events between updates), and the step's spike values are not read
-again after they were copied into the grid sums. The buffer's life cycle is NESTML's: sized and
-emptied in ``init_buffers_`` (``clear`` sizes it to min + max delay, as the ring buffers that
-NESTML's ``pre_run_hook`` re-created after ``init_buffers_`` emptied the vectors), the grid sums
-zero from construction and zeroed in ``init_buffers_``, and nothing done in ``pre_run_hook``
-(NESTML's ``resize`` calls change nothing once the vectors have their size). (Compiled without
-``-ffast-math``, as NESTML's build does: the compiler may not drop ``+ 0.0``.)
+``update()`` (NEST delivers events between updates), and the step's spike values are not read again
+after they were copied into the grid sums. Where a step may end between the two reads (by
+``continue``, ``break``, ``return`` or ``throw``: a GSL neuron throws when its solver fails), the
+step reads a copy of its slot and empties the spike channels at once, so that the slot is left as
+NESTML leaves its ring buffers then: spike entries zeroed, continuous entries not. The buffer's life
+cycle is NESTML's: sized and emptied in ``init_buffers_`` (``clear`` sizes it to min + max delay, as
+the ring buffers that NESTML's ``pre_run_hook`` re-created after ``init_buffers_`` emptied the
+vectors), the grid sums zero from construction and zeroed in ``init_buffers_``, and nothing done in
+``pre_run_hook`` (NESTML's ``resize`` calls change nothing once the vectors have their size).
+(Compiled without ``-ffast-math``, as NESTML's build does: the compiler may not drop ``+ 0.0``.)
 
 Guards (else the neuron is left exactly as NESTML wrote it): each of the six members is declared
 once in ``Buffers_`` with NESTML's type, after ``NUM_SPIKE_RECEPTORS`` and
@@ -53,9 +59,7 @@ once in ``Buffers_`` with NESTML's type, after ``NUM_SPIKE_RECEPTORS`` and
 ``init_buffers_`` clears each one once; ``pre_run_hook`` resizes each one once to its size;
 ``update()`` has one ``for ( long lag = from ; lag < to ; ++lag )`` loop whose body holds, not
 nested in a block or ``#if`` nor after an ``if``/``else``, NESTML's loop copying the spike ports
-and, after it, the loop copying the continuous ports, with no ``continue``, ``break``,
-``return``, ``goto`` or ``throw`` between them (so each step that reads a slot zeroes it: the
-GSL neurons, which ``throw`` when the solver fails, are left alone);
+and, after it, the loop copying the continuous ports, with no ``goto`` between them;
 ``handle(SpikeEvent&)`` asserts the port against the buffer's size and adds into each spike ring
 buffer once, the flag ``1.`` right after the value and at the same index,
 ``handle(CurrentEvent&)`` likewise into the continuous ones, each add at
@@ -86,7 +90,13 @@ _RINGS = {"spike_inputs": ("NUM_SPIKE_RECEPTORS", ""),
           "spike_input_received": ("NUM_SPIKE_RECEPTORS", None),
           "continuous_inputs": ("NUM_CONTINUOUS_INPUT_PORTS", "NUM_SPIKE_RECEPTORS + ")}
 _CHANNELS = "NUM_SPIKE_RECEPTORS + NUM_CONTINUOUS_INPUT_PORTS"
-_TYPE = f"jitnest_InputBuffer< NUM_SPIKE_RECEPTORS, {_CHANNELS} >"
+
+
+def _type(marked: bool) -> str:
+    """The buffer's type: its spike channels marked (empty = -0.0) where NESTML tests a flag."""
+    return f"jitnest_InputBuffer< NUM_SPIKE_RECEPTORS, {'true' if marked else 'false'}, {_CHANNELS} >"
+
+
 # The flags, the flag NESTML adds per spike, and the only use of the flags' sums it makes: a condition.
 _FLAGS = "spike_input_received"
 _FLAG_VALUE = "1."
@@ -102,10 +112,11 @@ _CLASS = """
 #include <cstring>
 #include <vector>
 
-// jitnest: nest::MultiChannelInputBuffer whose empty spike channels hold -0.0, not 0.0: a slot's spike
-// channel still holds -0.0 if and only if no spike arrived there, which replaces a channel per
-// "spike received" flag (jitnest/generate/transform/input_buffer.py).
-template < size_t num_spike_channels, size_t num_channels >
+// jitnest: nest::MultiChannelInputBuffer whose first num_spike_channels channels are spike channels. If
+// marked (a neuron that asks whether a spike arrived), an empty spike channel holds -0.0, not 0.0: it
+// still holds -0.0 if and only if no spike arrived there, which replaces a channel per "spike
+// received" flag (jitnest/generate/transform/input_buffer.py).
+template < size_t num_spike_channels, bool marked, size_t num_channels >
 class jitnest_InputBuffer
 {
 public:
@@ -127,6 +138,14 @@ public:
     buffer_[ slot ] = empty_slot();
   }
 
+  //! Empty the slot's spike channels only (a step that may end before its last read empties them
+  //! where NESTML read, and so zeroed, its spike ring buffers).
+  void
+  reset_spike_channels( const size_t slot )
+  {
+    std::fill( buffer_[ slot ].begin(), buffer_[ slot ].begin() + num_spike_channels, empty_spike_channel );
+  }
+
   void
   clear()
   {
@@ -135,14 +154,14 @@ public:
     std::fill( buffer_.begin(), buffer_.end(), empty_slot() );
   }
 
-  //! A spike channel's sum as NESTML's ring buffer holds it (0.0 where no spike arrived).
+  //! A marked spike channel's sum as NESTML's ring buffer holds it (0.0 where no spike arrived).
   static double
   sum( const double channel )
   {
     return channel + 0.0;  // -0.0 + 0.0 is 0.0; every other value is unchanged
   }
 
-  //! Whether a spike arrived in the spike channel: whether it is not -0.0 (compared as bits: one
+  //! Whether a spike arrived in the marked spike channel: whether it is not -0.0 (compared as bits: one
   //! integer comparison).
   static bool
   received( const double channel )
@@ -157,9 +176,11 @@ private:
   empty_slot()
   {
     std::array< double, num_channels > slot {};
-    std::fill( slot.begin(), slot.begin() + num_spike_channels, -0.0 );
+    std::fill( slot.begin(), slot.begin() + num_spike_channels, empty_spike_channel );
     return slot;
   }
+
+  static constexpr double empty_spike_channel = marked ? -0.0 : 0.0;
 
   std::vector< std::array< double, num_channels > > buffer_;
 };
@@ -228,7 +249,7 @@ def _whole_line(text: str, start: int, end: int, replacement: str) -> tuple[int,
     return line_start, min(line_end + 1, len(text)), ""
 
 
-def _header(header: str) -> str:
+def _header(header: str, marked: bool) -> str:
     edits = _Edits(header)
     struct = edits.one(r"\bstruct Buffers_\s*\{")[0]
     struct_end = cxx.matching_brace(edits.code, struct.end() - 1)
@@ -244,7 +265,7 @@ def _header(header: str) -> str:
     edits.replace(include, '#include "ring_buffer.h"  ' + _NOTE + "\n" + _CLASS.strip("\n"))
     for ring, (size, _) in _RINGS.items():
         declaration = edits.one(rf"std::vector<\s*nest::RingBuffer\s*>\s+{ring}_\s*;", struct.end(), struct_end)[0]
-        edits.replace(declaration, f"{_TYPE} {_BUFFER};  {_NOTE}"
+        edits.replace(declaration, f"{_type(marked)} {_BUFFER};  {_NOTE}"
                       if ring == "spike_inputs" else "")
         grid = edits.one(rf"std::vector<\s*double\s*>\s+{ring}_grid_sum_\s*;", struct.end(), struct_end)[0]
         edits.replace(grid, "" if ring == _FLAGS else f"std::array< double, {size} > {ring}_grid_sum_;")
@@ -257,7 +278,8 @@ def _header(header: str) -> str:
     return edits.apply()
 
 
-def _source(source: str, cls: str) -> str:
+def _source(source: str, cls: str) -> tuple[str, bool]:
+    """The rewritten source, and whether its spike channels are marked (NESTML tests a flag)."""
     edits = _Edits(source)
     name = re.escape(cls)
     constructors = list(re.finditer(rf"\b{name}::Buffers_::Buffers_\([^)]*\)\s*:(?P<init>[^{{]*)\{{", edits.code))
@@ -284,7 +306,7 @@ def _source(source: str, cls: str) -> str:
             resize = edits.one(rf"\bB_\.{member}\.resize\(\s*{size}\s*\);", pre_run.body_start, pre_run.body_end)[0]
             edits.replace(resize, "")
 
-    _update(edits, name)
+    marked = _update(edits, name)
     spike = cxx.only_function(edits.code, rf"\bvoid\s+{name}::handle\(\s*nest::SpikeEvent\s*&\s*e\s*\)")
     current = cxx.only_function(edits.code, rf"\bvoid\s+{name}::handle\(\s*nest::CurrentEvent\s*&\s*e\s*\)")
     for function, rings, bound in ((spike, ("spike_inputs", "spike_input_received"), "NUM_SPIKE_RECEPTORS"),
@@ -311,21 +333,24 @@ def _source(source: str, cls: str) -> str:
             edits.replace(add, f"B_.{_BUFFER}.add_value( {slot}, {channel}, {value} );")
             continue
         # A spike adds its value and, right after, the flag 1. at the same index: the flag has no
-        # channel (an empty spike channel says it), and the value is added with + 0.0, which turns
-        # -0.0 into 0.0 and changes no other value: a sum that starts at -0.0 then stays -0.0 only
-        # while no spike arrived, and is the sum that NESTML's ring buffer, starting at 0.0, holds.
+        # channel. In a marked channel (an empty one says it) the value is added with + 0.0, which
+        # turns -0.0 into 0.0 and changes no other value: a sum that starts at -0.0 then stays -0.0
+        # only while no spike arrived, and is the sum that NESTML's ring buffer, starting at 0.0, holds.
+        # An unmarked channel starts at 0.0 and receives the values themselves, as the ring buffer.
         (value_add, channel, value), (flag_add, _, flag) = adds
         if (edits.code[value_add.end():flag_add.start()].strip() or flag != _FLAG_VALUE
                 or value_add.group("index") != flag_add.group("index")):
             raise cxx.Unrecognised("spike value and flag")
         slot = f"nest::kernel().event_delivery_manager.get_modulo( {value_add.group('offset')} )"
-        edits.replace(value_add, f"B_.{_BUFFER}.add_value( {slot}, {channel}, ( {value} ) + 0.0 );  {_NOTE}")
+        value = f"( {value} ) + 0.0" if marked else value
+        edits.replace(value_add, f"B_.{_BUFFER}.add_value( {slot}, {channel}, {value} );  {_NOTE}")
         edits.replace(flag_add, "")
     _check_mentions(edits)
-    return edits.apply()
+    return edits.apply(), marked
 
 
-def _update(edits: _Edits, name: str) -> None:
+def _update(edits: _Edits, name: str) -> bool:
+    """Rewrite ``update()``'s reads; returns whether the spike channels are marked (a flag is tested)."""
     update = cxx.only_function(edits.code, rf"\bvoid\s+{name}::update\(\s*nest::Time const\s*&\s*origin\s*,"
                           r"\s*const long from\s*,\s*const long to\s*\)")
     loop = edits.one(_LAG_LOOP, update.body_start, update.body_end)[0]
@@ -335,8 +360,13 @@ def _update(edits: _Edits, name: str) -> None:
     spikes = edits.one(_SPIKE_LOOP, loop.end(), loop_end)[0]
     continuous = edits.one(_CONTINUOUS_LOOP, loop.end(), loop_end)[0]
     between = edits.code[spikes.start():continuous.end()]
-    if continuous.start() < spikes.end() or re.search(r"\b(?:continue|break|return|goto|throw)\b", between):
-        raise cxx.Unrecognised("control flow between the reads")
+    if continuous.start() < spikes.end() or re.search(r"\bgoto\b", between):
+        raise cxx.Unrecognised("order of the reads")
+    # A step that may end between the two reads (a GSL neuron throws when its solver fails) must
+    # leave the slot as NESTML leaves its ring buffers then: spike entries zeroed (read), continuous
+    # entries not (unread). So such a step reads a copy of the slot and empties its spike channels
+    # at once; the end of the step empties the whole slot as usual.
+    may_end = bool(re.search(r"\b(?:continue|break|return|throw)\b", between))
     for match in (spikes, continuous):
         before = edits.code[loop.end():match.start()]
         directives = re.findall(r"^[ \t]*#[ \t]*(if|endif)", before, re.M)
@@ -344,24 +374,29 @@ def _update(edits: _Edits, name: str) -> None:
         if (before.count("{") != before.count("}") or code[-1:] not in ("", ";", "{", "}")
                 or directives.count("if") != directives.count("endif")):
             raise cxx.Unrecognised("nested or conditional read")  # in a block or #if, or after if (...)/else
-    indent = re.search(r"[ \t]*\Z", edits.text[:spikes.start()]).group()
-    edits.replace(spikes, "\n".join([
-        f"const size_t {_SLOT} = nest::kernel().event_delivery_manager.get_modulo( lag );  {_NOTE}",
-        f"{indent}const auto& {_INPUT} = B_.{_BUFFER}.get_values_all_channels( {_SLOT} );",
-        f"{indent}for (long i = 0; i < NUM_SPIKE_RECEPTORS; ++i)",
-        f"{indent}{{",
-        f"{indent}  B_.spike_inputs_grid_sum_[i] = {_TYPE}::sum( {_INPUT}[i] );",
-        f"{indent}}}"]))
     # NESTML's tests of a flag's sum (the number of spikes that arrived) ask the channel itself, read
-    # above, whether a spike arrived; they are all between the two reads (else the code is not ours).
+    # below, whether a spike arrived; they are all between the two reads (else the code is not ours).
+    # Without them the spike channels need no mark: read as they are, as NESTML's ring buffers.
     tests = list(_FLAG_TEST.finditer(edits.code))
     if any(not spikes.end() <= test.start() < continuous.start() or not _PURE_INDEX.fullmatch(test.group("index"))
            or re.search(r"\+\+|--|\(", test.group("index")) for test in tests):
         raise cxx.Unrecognised("a flag tested elsewhere")
+    marked, buffer_type = bool(tests), _type(bool(tests))
+    indent = re.search(r"[ \t]*\Z", edits.text[:spikes.start()]).group()
+    edits.replace(spikes, "\n".join([
+        f"const size_t {_SLOT} = nest::kernel().event_delivery_manager.get_modulo( lag );  {_NOTE}",
+        f"{indent}const auto{'' if may_end else '&'} {_INPUT} = B_.{_BUFFER}.get_values_all_channels( {_SLOT} );",
+        *([f"{indent}B_.{_BUFFER}.reset_spike_channels( {_SLOT} );  // the step may end before its last read"]
+          if may_end else []),
+        f"{indent}for (long i = 0; i < NUM_SPIKE_RECEPTORS; ++i)",
+        f"{indent}{{",
+        f"{indent}  B_.spike_inputs_grid_sum_[i] = "
+        + (f"{buffer_type}::sum( {_INPUT}[i] );" if marked else f"{_INPUT}[i];"),
+        f"{indent}}}"]))
     for test in tests:
         read = re.search(re.escape(test.group("read")), edits.code[test.start():test.end()])
         edits.spans.append((test.start() + read.start(), test.start() + read.end(),
-                            f"{_TYPE}::received( {_INPUT}[{test.group('index')}] )"))
+                            f"{buffer_type}::received( {_INPUT}[{test.group('index')}] )"))
     indent = re.search(r"[ \t]*\Z", edits.text[:continuous.start()]).group()
     edits.replace(continuous, "\n".join([
         "for (long i = 0; i < NUM_CONTINUOUS_INPUT_PORTS; ++i)",
@@ -369,6 +404,7 @@ def _update(edits: _Edits, name: str) -> None:
         f"{indent}  B_.continuous_inputs_grid_sum_[i] = {_INPUT}[NUM_SPIKE_RECEPTORS + i];",
         f"{indent}}}",
         f"{indent}B_.{_BUFFER}.reset_values_all_channels( {_SLOT} );  // the step's last read of its inputs"]))
+    return marked
 
 
 def _check_mentions(edits: _Edits) -> None:
@@ -387,7 +423,8 @@ def _check_mentions(edits: _Edits) -> None:
 def rewrite(source: str, header: str, cls: str) -> tuple[str, str] | None:
     """The neuron ``cls``'s source and header with one multi-channel input buffer, or None if a guard fails."""
     try:
-        return _source(source, cls), _header(header)
+        source, marked = _source(source, cls)
+        return source, _header(header, marked)
     except cxx.Unrecognised:
         return None
 
