@@ -65,7 +65,7 @@ def run(nest, neuron: str, synapse: str, module: str | None, variant: str) -> di
     nest.Connect(mm, neurons)
     nest.Simulate(120.0)
     # parameters the step loop reads as invariants, changed between the runs
-    neurons[::3].set({"I_e": 150.0, "E_L": -68.0, "tau_m": 12.0, "C_m": 230.0})
+    neurons[::3].set({"I_e": 150.0, "E_L": -68.0, "tau_m": 12.0, "C_m": 230.0, "tau_syn_exc": 3.5})
     nest.Simulate(180.0)
 
     result = spikes_and_recordings(sr, mm, RECORDED[variant])

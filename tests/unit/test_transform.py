@@ -396,6 +396,29 @@ def test_update_invariants_are_computed_once_per_update(both_neurons) -> None:
 
 
 _STEP = "  for ( long lag = from ; lag < to ; ++lag )\n  {\n"
+
+
+@needs_generation
+def test_update_invariants_hoist_parenthesised_quotients(both_neurons) -> None:
+    """A parenthesised quotient of parameters and NEST's constants anywhere in the loop (as NESTML writes
+    a kernel's spike update: ``... * (numerics::e / P_.tau_syn_exc) / (0.001)``) is computed once; a
+    parenthesised product (which a compiler may fuse into the sum around it), a call's or a cast's
+    argument and a group reading the state are not."""
+    files = _files(both_neurons)
+    kept = ("S_.V_m * (P_.tau_m * P_.C_m) + std::exp(P_.tau_m / P_.C_m) + static_cast<double>(P_.C_m / P_.tau_m)"
+            " - (S_.V_m / P_.tau_m)")
+    files[f"{UNPAIRED}.cpp"] = _edit(files[f"{UNPAIRED}.cpp"], _STEP, _STEP + (
+        "    S_.I_syn_exc += ((0.001 * B_.spike_inputs_grid_sum_[EXC_SPIKES - MIN_SPIKE_RECEPTOR])) * "
+        "(numerics::e / P_.tau_syn_exc) / (0.001);\n"
+        f"    S_.I_syn_inh += {kept};\n"))
+    assert update_invariants.apply(files, both_neurons[1], {}) == [
+        f"{UNPAIRED}: 4 loop-invariant terms computed once per update() call"]
+    source = files[f"{UNPAIRED}.cpp"]
+    assert source.count("  const double __jitnest_invariant_3 = (numerics::e / P_.tau_syn_exc);\n" + _STEP) == 1
+    assert source.count("MIN_SPIKE_RECEPTOR])) * __jitnest_invariant_3 / (0.001);") == 1
+    assert source.count(f"S_.I_syn_inh += {kept};") == 1
+
+
 _ON_RECEIVE_BODY = ("  S_.I_syn_exc += V_.unit_psc * "
                     "(0.001 * B_.spike_inputs_grid_sum_[EXC_SPIKES - MIN_SPIKE_RECEPTOR]) * 1000.;\n")
 # Each edit (in the unpaired neuron) breaks one precondition that makes the rewrite exact (see
@@ -445,6 +468,8 @@ def test_switch_is_validated(monkeypatch) -> None:
     ("get_t() * P_.a", None),
     ("P_.a > 0 ? 1 : 2", None),
     ("B_.x[0]", None),
+    ("numerics::e / P_.tau", None),  # a name not allowed (update_invariants allows NEST's constants)
+    ("nest::f(P_.a)", None),
 ])
 def test_expression_operands(expression: str, operands: set[str] | None) -> None:
     assert cxx.expression_operands(expression) == operands

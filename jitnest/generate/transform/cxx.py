@@ -15,9 +15,11 @@ from dataclasses import dataclass
 PURE_FUNCTIONS = frozenset({"exp", "expm1", "log", "log10", "log1p", "pow", "sqrt", "cbrt", "sin", "cos", "tan",
                             "sinh", "cosh", "tanh", "asin", "acos", "atan", "atan2", "fabs", "abs", "floor",
                             "ceil", "min", "max", "erf", "erfc", "tgamma", "lgamma", "hypot"})
+# NEST's mathematical constants (libnestutil/numerics.h: ``const double``), which NESTML writes for e and pi.
+NEST_CONSTANTS = frozenset({"numerics::e", "numerics::pi"})
 _NUMBER = r"(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
 _TOKEN = re.compile(rf"\s+|(?P<member>\b[PSV]_\.\w+)|(?P<call>\b(?:std::)?(?P<function>\w+)\s*(?=\())"
-                    rf"|(?P<number>{_NUMBER})|(?P<name>\b[A-Za-z_]\w*)|(?P<operator>[-+*/(),])")
+                    rf"|(?P<number>{_NUMBER})|(?P<name>\b[A-Za-z_]\w*(?:::\w+)*)|(?P<operator>[-+*/(),])")
 
 
 def matching_brace(text: str, opening: int) -> int | None:
@@ -76,8 +78,9 @@ def only_function(text: str, header_pattern: str) -> Function:
 
 def expression_operands(expression: str, allowed_names: frozenset[str] = frozenset()) -> set[str] | None:
     """The ``P_.x``/``S_.x``/``V_.x`` operands of an arithmetic expression, or None unless the
-    expression is built only of those, numbers, ``allowed_names``, ``+ - * / ( ) ,`` and calls of
-    ``PURE_FUNCTIONS``: then evaluating it has no side effect and reads nothing else."""
+    expression is built only of those, numbers, ``allowed_names`` (names or qualified names, as
+    ``NEST_CONSTANTS``), ``+ - * / ( ) ,`` and calls of ``PURE_FUNCTIONS``: then evaluating it has
+    no side effect and reads nothing else."""
     operands: set[str] = set()
     position = 0
     while position < len(expression):

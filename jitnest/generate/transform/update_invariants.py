@@ -16,7 +16,13 @@ them again every step. What this transformation writes instead, directly before 
     const double __jitnest_invariant_2 = P_.I_e * P_.tau_m / P_.C_m;
 
 and in the loop ``__jitnest_invariant_0 + S_.I_syn_exc * ... - __jitnest_invariant_1 +
-__jitnest_invariant_2 - ...``.
+__jitnest_invariant_2 - ...``. Likewise a parenthesised quotient anywhere in the loop, as NESTML
+writes a kernel's spike update (``iaf_psc_alpha_neuron``)::
+
+    S_.I_kernel_exc__X__exc_spikes__d += ((0.001 * B_.spike_inputs_grid_sum_[EXC_SPIKES - MIN_SPIKE_RECEPTOR]))
+        * (numerics::e / P_.tau_syn_exc) / (0.001);
+
+becomes ``... * __jitnest_invariant_4 / (0.001)``, one division per step less.
 
 Why this is exact (bit for bit): C++ evaluates ``a + b - c + ...`` left to right, and ``*``/``/``
 bind tighter, so a *term* between two top-level ``+``/``-`` is a complete operand and the
@@ -31,14 +37,18 @@ Where the compiler may contract a product and a sum into one fused multiply-add 
 fused with which sum: so a hoisted single term (and a prefix of one term) must end with a
 division, which is never fused; a prefix of two or more terms ends with its top-level ``+``/``-``,
 which the following product fuses into in both forms alike, and inside it the operations are
-NESTML's own. (``-ffast-math`` would reassociate NESTML's own code: not supported by any of these
+NESTML's own. A parenthesised group is a complete operand wherever it stands; one is hoisted only if
+it is a single term ending with a division (a quotient, never fused) and its ``(`` groups (it
+follows an operator, ``=``, ``(`` or ``,``: not a call's, a cast's or a condition's parenthesis).
+(``-ffast-math`` would reassociate NESTML's own code: not supported by any of these
 transformations.)
 
 Guards (else the neuron is left exactly as NESTML wrote it):
 
 * ``update()`` has one ``for ( long lag = from ; lag < to ; ++lag )`` loop, directly in its body;
-* the hoisted expressions are right-hand sides of ``const double x = <expression>;`` in the loop;
-  a hoisted term or prefix reads only ``P_``/``V_`` members, numbers and pure functions;
+* the hoisted terms and prefixes are of right-hand sides of ``const double x = <expression>;`` in
+  the loop; a hoisted term, prefix or group reads only ``P_``/``V_`` members, numbers, NEST's
+  constants ``numerics::e``/``numerics::pi`` and pure functions;
 * every write of one of those members (assignment, compound assignment, ``++``/``--``, taking its
   address, binding it to a reference, passing it alone to a function other than a pure one,
   returning it from a function that does not return ``double`` by value, any use of ``P_``/``V_``
@@ -220,8 +230,8 @@ def _ends_with_division(term: str) -> bool:
 
 
 def _invariant(term: str) -> set[str] | None:
-    """The members a pure term of parameters, internals and numbers reads; else None."""
-    operands = cxx.expression_operands(term)
+    """The members a pure term of parameters, internals, numbers and NEST's constants reads; else None."""
+    operands = cxx.expression_operands(term, cxx.NEST_CONSTANTS)
     if operands is None or any(not o.startswith(("P_.", "V_.")) for o in operands):
         return None
     return operands
@@ -246,6 +256,41 @@ def _hoisted(expression: str) -> list[tuple[int, int, set[str]]]:
         if operands and _ends_with_division(term):
             spans.append((start, end, operands))
     return spans
+
+
+def _groups(code: str, start: int, end: int, taken: list[tuple[int, int]]) -> list[tuple[int, int, set[str]]]:
+    """Spans of the outermost parenthesised groups in ``code[start:end]`` (outside ``taken``) to
+    compute before the loop: invariant, one term ending with a division, and grouping (the ``(``
+    follows an operator, ``=``, ``(`` or ``,``: not a call, cast, condition or stream)."""
+    found: list[tuple[int, int, set[str]]] = []
+    position = start
+    while position < end:
+        opening = code.find("(", position, end)
+        if opening < 0:
+            break
+        position = opening + 1
+        if any(a <= opening < b for a, b in taken + [(a, b) for a, b, _ in found]):
+            continue
+        if code[:opening].rstrip()[-1:] not in tuple("=+-*/(,"):
+            continue
+        depth, closing = 0, None
+        for index in range(opening, end):
+            if code[index] == "(":
+                depth += 1
+            elif code[index] == ")":
+                depth -= 1
+                if depth == 0:
+                    closing = index
+                    break
+            elif code[index] in ";{}" or (code[index] == "," and depth == 1):
+                break  # not one expression
+        if closing is None:
+            continue
+        inner = code[opening + 1:closing]
+        operands = _invariant(inner)
+        if operands and len(_terms(inner)) == 1 and _ends_with_division(inner):  # a quotient: never fused
+            found.append((opening, closing + 1, operands))
+    return found
 
 
 def _rewrite(source: str, header: str, cls: str) -> tuple[str, int]:
@@ -280,6 +325,9 @@ def _rewrite(source: str, header: str, cls: str) -> tuple[str, int]:
                 continue  # a lone member: nothing to gain
             hoisted.append((offset + start, offset + end, source[offset + start:offset + end]))
             members |= operands
+    for start, end, operands in _groups(code, loop.end(), loop_end, [(a, b) for a, b, _ in hoisted]):
+        hoisted.append((start, end, source[start:end]))
+        members |= operands
     if not hoisted:
         raise cxx.Unrecognised("nothing loop-invariant")
 
