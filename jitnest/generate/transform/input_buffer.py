@@ -16,10 +16,11 @@ one; ``update()`` reads (and so zeroes) each spike port's two ring buffers at th
 step and each continuous port's at its end, into the ``*_grid_sum_`` vectors.
 
 What this transformation writes instead, as NEST's hand-written ``iaf_psc_exp`` does: one
-multi-channel buffer, ``jitnest_InputBuffer< NUM_SPIKE_RECEPTORS, NUM_SPIKE_RECEPTORS +
+multi-channel buffer, ``jitnest_InputBuffer< NUM_SPIKE_RECEPTORS, true, NUM_SPIKE_RECEPTORS +
 NUM_CONTINUOUS_INPUT_PORTS >`` (emitted into the header: NEST's ``MultiChannelInputBuffer`` whose
-empty spike channels hold -0.0), with a channel per spike port and per continuous port, and the
-three grid sums as ``std::array``s inside ``Buffers_``. The "spike received" flags get no channel:
+empty spike channels hold -0.0 when the second argument, "marked", is ``true``), with a channel
+per spike port and per continuous port, and the three grid sums as ``std::array``s inside
+``Buffers_``. The "spike received" flags get no channel:
 a slot's spike channel still holds -0.0 if and only if no spike arrived there. ``handle`` adds
 ``value + 0.0`` into the channel at slot ``get_modulo(<the same relative delivery step>)`` (the
 index ``RingBuffer::add_value`` uses) and no flag; ``update()`` reads the slot ``get_modulo(lag)``
@@ -29,8 +30,9 @@ ask the channel instead whether it is not -0.0 (the flags' sums are gone); and i
 whole slot after the step's last read, where NESTML read (and zeroed) the continuous ports. A spike thus
 costs one addition instead of two, and a slot of ``iaf_psc_exp_neuron`` 24 bytes (as the
 built-in's) instead of 40. A neuron that never tests a flag (one whose inputs only feed kernels,
-as ``iaf_psc_alpha_neuron``) needs no mark: its buffer is ``jitnest_InputBuffer< 0, ... >``, whose
-spike channels start at 0.0, receive ``value`` and are read as they are, as the ring buffers.
+as ``iaf_psc_alpha_neuron``) needs no mark: its buffer is ``jitnest_InputBuffer<
+NUM_SPIKE_RECEPTORS, false, ... >``, whose spike channels start at 0.0, receive ``value`` and are
+read as they are, as the ring buffers.
 
 Why this is exact (bit for bit): every channel of a slot receives the same values in the same
 order as NESTML's ring buffer at that index (an unmarked channel also from the same start, 0.0).
