@@ -26,9 +26,11 @@ Measured, each run in a fresh process with one thread:
   ``GetDefaults``).
 
 Usage: ``python benchmarks/speed.py [--models iaf_psc_exp,iaf_psc_alpha] [--repetitions 5] [--out DIR]``
-(``scripts/run.sh bench speed``). Prints a Markdown table and writes ``speed.json`` into DIR (default
-benchmarks/results). valgrind is a Debian package (``apt-get install valgrind`` as root); without it
-the instruction columns are empty.
+(``scripts/run.sh bench speed``); ``--cases neuron --neurons 100000`` measures the neuron case alone at
+10^5 neurons, ``--no-cpu --no-callgrind --memory idle --memory-neurons 1000000`` the bytes of idle
+neurons at 10^6 (an active run at 10^6 takes ~5 minutes per variant). Prints a Markdown table and writes
+``speed.json`` into DIR (default benchmarks/results). valgrind is a Debian package (``apt-get
+install valgrind`` as root); without it the instruction columns are empty.
 """
 
 from __future__ import annotations
@@ -52,6 +54,8 @@ MODELS = {"iaf_psc_exp": "iaf_psc_exp_neuron", "iaf_psc_alpha": "iaf_psc_alpha_n
           "aeif_cond_exp": "aeif_cond_exp_neuron"}
 PLASTIC = {"builtin": "stdp_synapse", "nestml": "stdp_synapse_nestml", "jitnest": "stdp_synapse_nestml"}
 RUN_FUNCTION = "nest::SimulationManager::run(nest::Time const&)"
+# child's measure, key in the results, name in --memory
+MEMORY_KINDS = (("memory", "memory", "idle"), ("memory-active", "memory_active", "active"))
 
 
 # --- child: one measured run ------------------------------------------------------------------
@@ -198,10 +202,10 @@ def callgrind_instructions(variant: str, case: str, model: str, n: int, indegree
     return result
 
 
-def _ratio_rows(results: dict, models: list[str]) -> list[dict]:
+def _ratio_rows(results: dict, models: list[str], cases: list[str]) -> list[dict]:
     rows = []
     for model in models:
-        for case in CASES:
+        for case in cases:
             rounds = results["cpu"].get(model, {}).get(case, [])
             instructions = results["instructions"].get(model, {}).get(case, {})
             memory = results["memory"].get(model, {}).get(case, {})
@@ -260,6 +264,8 @@ def main() -> None:
         return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", default="iaf_psc_exp", help="comma-separated: " + ", ".join(MODELS))
+    parser.add_argument("--cases", default=",".join(CASES), help="comma-separated: " + ", ".join(CASES)
+                        + " (e.g. the neuron case alone at 10^5 neurons)")
     parser.add_argument("--repetitions", type=int, default=5)
     parser.add_argument("--neurons", type=int, default=10_000)
     parser.add_argument("--indegree", type=int, default=100)
@@ -269,13 +275,16 @@ def main() -> None:
     parser.add_argument("--memory-neurons", type=int, default=100_000)
     parser.add_argument("--no-callgrind", action="store_true")
     parser.add_argument("--no-cpu", action="store_true", help="skip the CPU rounds (e.g. on a busy machine)")
+    parser.add_argument("--memory", default="idle,active",
+                        help="comma-separated bytes-per-neuron measures: idle, active (none: skip)")
     parser.add_argument("--out", type=Path, default=HERE / "results")
     parser.add_argument("--cache", type=Path, default=None, help="jitnest cache (default: a folder in --out)")
     options = parser.parse_args()
     models = [m.strip() for m in options.models.split(",") if m.strip()]
-    unknown = [m for m in models if m not in MODELS]
+    cases = [c.strip() for c in options.cases.split(",") if c.strip()]
+    unknown = [m for m in models if m not in MODELS] + [c for c in cases if c not in CASES]
     if unknown:
-        parser.error(f"unknown models {unknown}")
+        parser.error(f"unknown models or cases {unknown}")
     options.out.mkdir(parents=True, exist_ok=True)
     cache = options.cache or options.out / "speed-cache"
     started = time.strftime("%Y-%m-%d %H:%M")
@@ -285,13 +294,13 @@ def main() -> None:
         print(f"[speed {time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
 
     for model in models:  # build every module first (not measured)
-        for case in CASES:
+        for case in cases:
             for variant in ("nestml", "jitnest"):
                 say(f"building {model} {case} {variant}")
                 _child(["run", variant, case, model, "20", "5", "1"], variant, cache)
     for model in models:
-        results["cpu"][model] = {case: [] for case in CASES}
-        for case in CASES:
+        results["cpu"][model] = {case: [] for case in cases}
+        for case in cases:
             for repetition in range(0 if options.no_cpu else options.repetitions):
                 one_round = {}
                 for variant in VARIANTS:  # interleaved: one round holds every variant
@@ -302,22 +311,22 @@ def main() -> None:
                 results["cpu"][model][case].append(one_round)
         if not options.no_callgrind:
             results["instructions"][model] = {}
-            for case in CASES:
+            for case in cases:
                 results["instructions"][model][case] = {}
                 for variant in VARIANTS:
                     say(f"callgrind {model} {case} {variant}")
                     results["instructions"][model][case][variant] = callgrind_instructions(
                         variant, case, model, options.callgrind_neurons, options.indegree, options.callgrind_ms,
                         cache, options.out)
-        for kind, key in (("memory", "memory"), ("memory-active", "memory_active")):
+        for kind, key in [(k, m) for k, m, name in MEMORY_KINDS if name in options.memory.split(",")]:
             results[key][model] = {}
-            for case in CASES:
+            for case in cases:
                 results[key][model][case] = {}
                 for variant in VARIANTS:
                     say(f"{kind} {model} {case} {variant}")
                     results[key][model][case][variant] = _child(
                         [kind, variant, case, model, str(options.memory_neurons)], variant, cache)["neuron_bytes"]
-    rows = _ratio_rows(results, models)
+    rows = _ratio_rows(results, models, cases)
     load = os.getloadavg()
     report = {"started": started, "finished": time.strftime("%Y-%m-%d %H:%M"), "options": {
         k: str(v) for k, v in vars(options).items()}, "machine": {"platform": platform.platform(),
