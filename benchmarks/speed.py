@@ -14,7 +14,9 @@ Measured, each run in a fresh process with one thread:
 
 * CPU seconds of ``Simulate`` (process time), ``--repetitions`` rounds; in each round every
   variant of a case runs once, one after another (interleaved, so that load on the machine hits
-  all variants alike). Reported: the median over rounds of the per-round ratio to ``builtin``;
+  all variants alike), each round starting one variant later than the last (so that no variant
+  always runs first or last in a round). Reported: the median over rounds of the per-round ratio to
+  ``builtin``;
 * instructions executed inside NEST's ``SimulationManager::run`` under ``valgrind --tool=callgrind``
   on a smaller network (``--callgrind-neurons``), deterministic, the primary measure on a busy machine;
 * bytes per neuron: resident memory after creating ``--memory-neurons`` neurons and simulating 1 ms,
@@ -303,7 +305,8 @@ def main() -> None:
         for case in cases:
             for repetition in range(0 if options.no_cpu else options.repetitions):
                 one_round = {}
-                for variant in VARIANTS:  # interleaved: one round holds every variant
+                shift = repetition % len(VARIANTS)
+                for variant in VARIANTS[shift:] + VARIANTS[:shift]:  # interleaved: one round holds every variant
                     one_round[variant] = _child(["run", variant, case, model, str(options.neurons),
                                                  str(options.indegree), str(options.sim_ms)], variant, cache)
                 say(f"{model} {case} round {repetition + 1}: "
