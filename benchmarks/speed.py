@@ -56,8 +56,8 @@ MODELS = {"iaf_psc_exp": "iaf_psc_exp_neuron", "iaf_psc_alpha": "iaf_psc_alpha_n
           "aeif_cond_exp": "aeif_cond_exp_neuron"}
 PLASTIC = {"builtin": "stdp_synapse", "nestml": "stdp_synapse_nestml", "jitnest": "stdp_synapse_nestml"}
 RUN_FUNCTION = "nest::SimulationManager::run(nest::Time const&)"
-# child's measure, key in the results, name in --memory
-MEMORY_KINDS = (("memory", "memory", "idle"), ("memory-active", "memory_active", "active"))
+# --memory name -> (the child's measure, key in the results)
+MEMORY_MEASURES = {"idle": ("memory", "memory"), "active": ("memory-active", "memory_active")}
 
 
 # --- child: one measured run ------------------------------------------------------------------
@@ -278,15 +278,20 @@ def main() -> None:
     parser.add_argument("--no-callgrind", action="store_true")
     parser.add_argument("--no-cpu", action="store_true", help="skip the CPU rounds (e.g. on a busy machine)")
     parser.add_argument("--memory", default="idle,active",
-                        help="comma-separated bytes-per-neuron measures: idle, active (none: skip)")
+                        help="comma-separated bytes-per-neuron measures: " + ", ".join(MEMORY_MEASURES)
+                        + " (none: skip)")
     parser.add_argument("--out", type=Path, default=HERE / "results")
     parser.add_argument("--cache", type=Path, default=None, help="jitnest cache (default: a folder in --out)")
     options = parser.parse_args()
-    models = [m.strip() for m in options.models.split(",") if m.strip()]
-    cases = [c.strip() for c in options.cases.split(",") if c.strip()]
-    unknown = [m for m in models if m not in MODELS] + [c for c in cases if c not in CASES]
-    if unknown:
-        parser.error(f"unknown models or cases {unknown}")
+    def names(text: str, known) -> list[str]:
+        chosen = [name.strip() for name in text.split(",") if name.strip()]
+        unknown = [name for name in chosen if name not in known]
+        if unknown:
+            parser.error(f"unknown {unknown}: choose from {', '.join(known)}")
+        return chosen
+
+    models, cases = names(options.models, MODELS), names(options.cases, CASES)
+    memory = [] if options.memory == "none" else names(options.memory, MEMORY_MEASURES)
     options.out.mkdir(parents=True, exist_ok=True)
     cache = options.cache or options.out / "speed-cache"
     started = time.strftime("%Y-%m-%d %H:%M")
@@ -321,7 +326,7 @@ def main() -> None:
                     results["instructions"][model][case][variant] = callgrind_instructions(
                         variant, case, model, options.callgrind_neurons, options.indegree, options.callgrind_ms,
                         cache, options.out)
-        for kind, key in [(k, m) for k, m, name in MEMORY_KINDS if name in options.memory.split(",")]:
+        for kind, key in (MEMORY_MEASURES[name] for name in memory):
             results[key][model] = {}
             for case in cases:
                 results[key][model][case] = {}
