@@ -30,9 +30,10 @@ Measured, each run in a fresh process with one thread:
 Usage: ``python benchmarks/speed.py [--models iaf_psc_exp,iaf_psc_alpha] [--repetitions 5] [--out DIR]``
 (``scripts/run.sh bench speed``); ``--cases neuron --neurons 100000`` measures the neuron case alone at
 10^5 neurons, ``--no-cpu --no-callgrind --memory idle --memory-neurons 1000000`` the bytes of idle
-neurons at 10^6 (an active run at 10^6 takes ~5 minutes per variant). Prints a Markdown table and writes
-``speed.json`` into DIR (default benchmarks/results). valgrind is a Debian package (``apt-get
-install valgrind`` as root); without it the instruction columns are empty.
+neurons at 10^6 (an active run at 10^6 takes ~5 minutes per variant); ``--variants builtin,jitnest`` leaves
+NESTML's own code out (its ``iaf_psc_alpha`` STDP pair runs ~15x the built-in's instructions). Prints a
+Markdown table and writes ``speed.json`` into DIR (default benchmarks/results). valgrind is a Debian
+package (``apt-get install valgrind`` as root); without it the instruction columns are empty.
 """
 
 from __future__ import annotations
@@ -204,7 +205,7 @@ def callgrind_instructions(variant: str, case: str, model: str, n: int, indegree
     return result
 
 
-def _ratio_rows(results: dict, models: list[str], cases: list[str]) -> list[dict]:
+def _ratio_rows(results: dict, models: list[str], cases: list[str], variants: list[str]) -> list[dict]:
     rows = []
     for model in models:
         for case in cases:
@@ -212,14 +213,14 @@ def _ratio_rows(results: dict, models: list[str], cases: list[str]) -> list[dict
             instructions = results["instructions"].get(model, {}).get(case, {})
             memory = results["memory"].get(model, {}).get(case, {})
             active = results["memory_active"].get(model, {}).get(case, {})
-            for variant in VARIANTS:
+            for variant in variants:
                 cpu = [r[variant]["cpu_s"] for r in rounds]
                 ratios = [r[variant]["cpu_s"] / r["builtin"]["cpu_s"] for r in rounds]
                 count = instructions.get(variant, {}).get("instructions")
                 base = instructions.get("builtin", {}).get("instructions")
                 # Same network, same seed: the transformed code must give NESTML's spikes exactly.
                 spikes = {v: [r[v]["spikes"] for r in rounds] + [instructions.get(v, {}).get("spikes")]
-                          for v in ("nestml", "jitnest")}
+                          for v in ("nestml", "jitnest") if v in variants}
                 rows.append({
                     "model": model, "case": case, "variant": variant,
                     "cpu_s_median": statistics.median(cpu) if cpu else None,
@@ -233,7 +234,8 @@ def _ratio_rows(results: dict, models: list[str], cases: list[str]) -> list[dict
                         "synapse_bytes"),
                     "rate_hz": statistics.median(r[variant]["rate_hz"] for r in rounds) if rounds
                     else instructions.get(variant, {}).get("rate_hz"),
-                    "same_spikes_as_nestml": spikes["jitnest"] == spikes["nestml"] if variant == "jitnest" else None,
+                    "same_spikes_as_nestml": spikes["jitnest"] == spikes["nestml"]
+                    if variant == "jitnest" and "nestml" in variants else None,
                 })
     return rows
 
@@ -268,6 +270,9 @@ def main() -> None:
     parser.add_argument("--models", default="iaf_psc_exp", help="comma-separated: " + ", ".join(MODELS))
     parser.add_argument("--cases", default=",".join(CASES), help="comma-separated: " + ", ".join(CASES)
                         + " (e.g. the neuron case alone at 10^5 neurons)")
+    parser.add_argument("--variants", default=",".join(VARIANTS),
+                        help="comma-separated: " + ", ".join(VARIANTS) + " (builtin, the reference, always runs; "
+                        "e.g. builtin,jitnest where NESTML's own code would take hours)")
     parser.add_argument("--repetitions", type=int, default=5)
     parser.add_argument("--neurons", type=int, default=10_000)
     parser.add_argument("--indegree", type=int, default=100)
@@ -291,6 +296,8 @@ def main() -> None:
         return chosen
 
     models, cases = names(options.models, MODELS), names(options.cases, CASES)
+    chosen = set(names(options.variants, VARIANTS)) | {"builtin"}
+    variants = [variant for variant in VARIANTS if variant in chosen]
     memory = [] if options.memory == "none" else names(options.memory, MEMORY_MEASURES)
     options.out.mkdir(parents=True, exist_ok=True)
     cache = options.cache or options.out / "speed-cache"
@@ -302,7 +309,7 @@ def main() -> None:
 
     for model in models:  # build every module first (not measured)
         for case in cases:
-            for variant in ("nestml", "jitnest"):
+            for variant in variants[1:]:
                 say(f"building {model} {case} {variant}")
                 _child(["run", variant, case, model, "20", "5", "1"], variant, cache)
     for model in models:
@@ -310,18 +317,18 @@ def main() -> None:
         for case in cases:
             for repetition in range(0 if options.no_cpu else options.repetitions):
                 one_round = {}
-                shift = repetition % len(VARIANTS)
-                for variant in VARIANTS[shift:] + VARIANTS[:shift]:  # interleaved: one round holds every variant
+                shift = repetition % len(variants)
+                for variant in variants[shift:] + variants[:shift]:  # interleaved: one round holds every variant
                     one_round[variant] = _child(["run", variant, case, model, str(options.neurons),
                                                  str(options.indegree), str(options.sim_ms)], variant, cache)
                 say(f"{model} {case} round {repetition + 1}: "
-                    + ", ".join(f"{v} {one_round[v]['cpu_s']:.2f} s" for v in VARIANTS))
+                    + ", ".join(f"{v} {one_round[v]['cpu_s']:.2f} s" for v in variants))
                 results["cpu"][model][case].append(one_round)
         if not options.no_callgrind:
             results["instructions"][model] = {}
             for case in cases:
                 results["instructions"][model][case] = {}
-                for variant in VARIANTS:
+                for variant in variants:
                     say(f"callgrind {model} {case} {variant}")
                     results["instructions"][model][case][variant] = callgrind_instructions(
                         variant, case, model, options.callgrind_neurons, options.indegree, options.callgrind_ms,
@@ -330,11 +337,11 @@ def main() -> None:
             results[key][model] = {}
             for case in cases:
                 results[key][model][case] = {}
-                for variant in VARIANTS:
+                for variant in variants:
                     say(f"{kind} {model} {case} {variant}")
                     results[key][model][case][variant] = _child(
                         [kind, variant, case, model, str(options.memory_neurons)], variant, cache)["neuron_bytes"]
-    rows = _ratio_rows(results, models, cases)
+    rows = _ratio_rows(results, models, cases, variants)
     load = os.getloadavg()
     report = {"started": started, "finished": time.strftime("%Y-%m-%d %H:%M"), "options": {
         k: str(v) for k, v in vars(options).items()}, "machine": {"platform": platform.platform(),

@@ -1,22 +1,35 @@
 """jitnest's code transformations (jitnest/generate/transform) change speed and size, never results.
 
-The same networks run on NESTML's unedited code (the manual workflow's module, the conftest fixture)
-and on jitnest's transformed module: spikes, final weights, per-connection parameters and every value a
-multimeter recorded must be identical, bit for bit. Three networks (tests/networks/speed_network.py):
-homogeneous synapse parameters; parameters that differ per connection, drawn at Connect and set again
-per connection between two Simulate calls; and NEST's built-in stdp_synapse targeting the NESTML neuron
-beside NESTML's. The module is the one the other STDP tests build (no extra compilation).
+The same networks run on NESTML's unedited code (the manual workflow's module, the conftest fixture) and
+on jitnest's transformed module: spikes, final weights, per-connection parameters and every value a
+multimeter recorded must be identical, bit for bit (floats compared as their bits: ``==`` takes -0.0 for
+0.0). Three networks (tests/networks/speed_network.py): homogeneous synapse parameters; parameters that
+differ per connection, drawn at Connect and set again per connection between two Simulate calls; and
+NEST's built-in stdp_synapse targeting the NESTML neuron beside NESTML's. The module is the one the
+other STDP tests build (no extra compilation).
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import NETWORKS, run_python
 
 pytestmark = pytest.mark.slow
+
+
+def _exactly(value: Any) -> Any:
+    """``value`` with every float as its bits (``float.hex``): ``==`` does not tell 0.0 from -0.0."""
+    if isinstance(value, float):
+        return value.hex()
+    if isinstance(value, dict):
+        return {key: _exactly(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_exactly(item) for item in value]
+    return value
 
 
 def _run(mode: str, module: str, out: Path, variant: str) -> dict:
@@ -33,17 +46,17 @@ def test_transformed_module_equals_nestmls_code(manual_stdp_module, tmp_path, va
     assert len(set(manual["nestml"]["weight"])) > 10, "STDP must have changed the weights"
     assert len(manual["recorded"]["V_m"]) > 10000
     for key in ("senders", "times"):
-        assert jit[key] == manual[key], key
+        assert _exactly(jit[key]) == _exactly(manual[key]), key
     for key, values in manual["recorded"].items():
-        assert jit["recorded"][key] == values, key
-    assert jit["nestml"] == manual["nestml"]
+        assert _exactly(jit["recorded"][key]) == _exactly(values), key
+    assert _exactly(jit["nestml"]) == _exactly(manual["nestml"])
     if variant == "heterogeneous":
         assert len(set(manual["nestml"]["tau_tr_pre"])) > 100 and 5.0 in manual["nestml"]["tau_tr_pre"]
         assert len(set(manual["nestml"]["mu_plus"])) == 2
     if variant == "builtin":
-        assert jit["builtin"] == manual["builtin"] and len(manual["builtin"]["weight"]) == 30 * 4
+        assert _exactly(jit["builtin"]) == _exactly(manual["builtin"]) and len(manual["builtin"]["weight"]) == 30 * 4
         # ArchivingNode's status and its checks, with archiving_base's replacement for ArchivingNode.
-        assert jit["archiving"] == manual["archiving"]
+        assert _exactly(jit["archiving"]) == _exactly(manual["archiving"])
         status = manual["archiving"]["status"]
         assert status["tau_minus"][:5] == [15.0] * 5 and status["tau_minus"][5] == 20.0
         assert len(set(status["t_spike"])) > 10 and manual["archiving"]["refused"] == "BadProperty", manual["archiving"]
@@ -75,15 +88,16 @@ def test_transformed_neuron_inputs_equal_nestmls_code(manual_stdp_module, tmp_pa
         "I_syn_inh", "I_syn_exc")
     assert all(max(manual["recorded"][current]) > 0 for current in currents)  # both ports used
     for key in ("senders", "times"):
-        assert jit[key] == manual[key], key
+        assert _exactly(jit[key]) == _exactly(manual[key]), key
     for key, values in manual["recorded"].items():
-        assert jit["recorded"][key] == values, key
+        assert _exactly(jit["recorded"][key]) == _exactly(values), key
     if variant == "paired":
-        assert jit["weights"] == manual["weights"] and len({w for *_, w in manual["weights"]}) > 10
+        assert _exactly(jit["weights"]) == _exactly(manual["weights"]) and len({w for *_, w in manual["weights"]}) > 10
     labels = {"plain": lambda label: "iaf_psc_exp_neuron" in label and "stdp_synapse" not in label,
               "paired": lambda label: "iaf_psc_exp_neuron" in label and "stdp_synapse" in label,
               "alpha": lambda label: "iaf_psc_alpha_neuron" in label}
     applied = [[t["name"] for t in json.loads(m.read_text()).get("transformations") or []]
                for m in (cache_dir / "modules").glob("*/manifest.json")
                if labels[variant](json.loads(m.read_text())["label"])]
-    assert any({"input_buffer", "update_invariants", "spike_port_table"} <= set(names) for names in applied), applied
+    assert any({"input_buffer", "update_invariants", "spike_port_table", "spike_sign"} <= set(names)
+               for names in applied), applied

@@ -6,8 +6,9 @@ manual NESTML workflow (NESTML's unedited code), mangled names.
 unless JITNEST_TRANSFORM=0).
 
 A neuron receives excitatory and inhibitory spikes (positive and negative weights, from Poisson
-generators and from each other, with delays of several steps; and of weight 0.0 and -0.0) and currents (CurrentEvents: a
-dc_generator, a step_current_generator and a noise_generator), over two Simulate calls. VARIANT:
+generators and from each other, with delays of several steps; of weight 0.0 and -0.0; of multiplicity 0)
+and currents (CurrentEvents: a dc_generator, a step_current_generator and a noise_generator), over two
+Simulate calls. VARIANT:
 * ``plain``: iaf_psc_exp_neuron alone (NESTML's unpaired neuron; its onReceive blocks ask whether a spike
   arrived);
 * ``paired``: the same plus stdp_synapse connections between the neurons (NESTML's paired neuron);
@@ -49,6 +50,11 @@ def run(nest, neuron: str, synapse: str, module: str | None, variant: str) -> di
     zero = nest.Create("spike_generator", params={"spike_times": [5.0, 5.1, 40.0, 40.0, 133.3, 201.7]})
     nest.Connect(zero, neurons[:8], syn_spec={"weight": 0.0, "delay": 0.5})
     nest.Connect(zero, neurons[4:12], syn_spec={"weight": -0.0, "delay": 0.5})
+    # spikes of multiplicity 0 (a spike_generator accepts them), of either sign, alone and with others
+    mult = nest.Create("spike_generator", params={"spike_times": [7.0, 7.0, 60.2, 150.0, 150.0],
+                                                  "spike_multiplicities": [0, 0, 0, 0, 2]})
+    nest.Connect(mult, neurons[:10], syn_spec={"weight": -25.0, "delay": 0.5})
+    nest.Connect(mult, neurons[5:15], syn_spec={"weight": 25.0, "delay": 0.5})
     if variant == "paired":
         nest.Connect(neurons[:20], neurons[20:], {"rule": "fixed_indegree", "indegree": 5},
                      {"synapse_model": synapse, "weight": 15.0, "delay": 1.2})

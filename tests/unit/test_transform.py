@@ -24,6 +24,7 @@ from jitnest.generate.transform import (
     input_buffer,
     spike_history,
     spike_port_table,
+    spike_sign,
     synapse_scratch,
     synapse_shared_parameters,
     trace_propagators,
@@ -212,8 +213,8 @@ def test_stage_copies_transformed_files_and_lists_what_it_applied(pair, tmp_path
     monkeypatch.delenv("JITNEST_TRANSFORM", raising=False)
     applied = transform.stage(directory, tmp_path / "on", models)
     assert [a["name"] for a in applied] == ["trace_propagators", "synapse_scratch", "synapse_shared_parameters",
-                                            "input_buffer", "update_invariants", "spike_port_table", "spike_history",
-                                            "archiving_base"]
+                                            "input_buffer", "update_invariants", "spike_port_table", "spike_sign",
+                                            "spike_history", "archiving_base"]
     assert (tmp_path / "on" / f"{NEURON}.cpp").read_text() != (directory / f"{NEURON}.cpp").read_text()
     key_on = transform.identity()
 
@@ -224,10 +225,11 @@ def test_stage_copies_transformed_files_and_lists_what_it_applied(pair, tmp_path
         assert path.read_bytes() == (directory / path.name).read_bytes()
 
     monkeypatch.setenv("JITNEST_TRANSFORM",
-                       "spike_history,archiving_base,spike_port_table,update_invariants,input_buffer,synapse_shared_parameters,"
-                       "synapse_scratch,trace_propagators")
+                       "spike_history,archiving_base,spike_sign,spike_port_table,update_invariants,input_buffer,"
+                       "synapse_shared_parameters,synapse_scratch,trace_propagators")
     assert transform.enabled() == ("trace_propagators", "synapse_scratch", "synapse_shared_parameters", "input_buffer",
-                                   "update_invariants", "spike_port_table", "spike_history", "archiving_base")
+                                   "update_invariants", "spike_port_table", "spike_sign", "spike_history",
+                                   "archiving_base")
     assert transform.identity() == key_on
     monkeypatch.setenv("JITNEST_TRANSFORM", "trace_propagators")
     assert transform.identity() != key_on
@@ -539,6 +541,64 @@ def test_spike_port_table_breaking_a_precondition_is_left_as_nestml_wrote_it(bot
     assert spike_port_table.apply(files, both_neurons[1], {}) == [
         f"{NEURON}: handle(SpikeEvent&) reads its one-row port table at compile time"]  # the paired one only
     assert files[f"{UNPAIRED}.cpp"] == edited[f"{UNPAIRED}.cpp"] and files[f"{UNPAIRED}.h"] == edited[f"{UNPAIRED}.h"]
+
+
+def _before_spike_sign(both_neurons) -> dict[str, str]:
+    """Both neurons as the transformations before ``spike_sign`` leave them."""
+    files = _files(both_neurons)
+    for transformation in (input_buffer, update_invariants, spike_port_table):
+        transformation.apply(files, both_neurons[1], {})
+    return files
+
+
+_SIGN_NOTE = "handle(SpikeEvent&) picks the port by the weight's sign, not negating it"
+
+
+@needs_generation
+def test_spike_sign_adds_weights_unnegated_and_negates_the_sum(both_neurons) -> None:
+    files = _before_spike_sign(both_neurons)
+    before = dict(files)
+    assert sorted(spike_sign.apply(files, both_neurons[1], {})) == sorted(
+        f"{n}: {_SIGN_NOTE}" for n in (NEURON, UNPAIRED))
+    for neuron in (NEURON, UNPAIRED):
+        code = cxx.code_only(files[f"{neuron}.cpp"])
+        assert "weight = -weight" not in code and "PORT_NOT_AVAILABLE" not in code
+        assert code.count(f"( weight >= 0.0 ? static_cast< int >( {neuron}::EXC_SPIKES ) : static_cast< int >( "
+                          f"{neuron}::INH_SPIKES ) ) - MIN_SPIKE_RECEPTOR, ( weight * e.get_multiplicity() ) + 0.0 );"
+                          ) == 1
+        # the copy of the spike channels into NESTML's sums negates the negative port's
+        assert code.count("B_.spike_inputs_grid_sum_[i] = i == INH_SPIKES - MIN_SPIKE_RECEPTOR ? 0.0 - "
+                          "__jitnest_input[i] : jitnest_InputBuffer< ") == 1
+        assert files[f"{neuron}.h"] == before[f"{neuron}.h"]
+    assert spike_sign.apply(files, both_neurons[1], {}) == []  # once
+
+
+BROKEN_SPIKE_SIGN: dict[str, tuple[str, str, str]] = {
+    "one port for both signs": ("h", "    INH_SPIKES = 1,", "    INH_SPIKES = 0,"),
+    "another PORT_NOT_AVAILABLE": ("h", "PORT_NOT_AVAILABLE = -1;", "PORT_NOT_AVAILABLE = 1;"),
+    "the weight used again": ("cpp", "      weight = -weight;\n", "      weight = -weight;\n      weight *= 2;\n"),
+    "the slot read elsewhere": ("cpp", "    // voltage logging\n",
+                                "    S_.V_m += __jitnest_input[INH_SPIKES - MIN_SPIKE_RECEPTOR];\n"),
+    "a sum written elsewhere": ("cpp", "    // voltage logging\n", "    B_.spike_inputs_grid_sum_[1] = 0.0;\n"),
+    "another add to a spike channel": (
+        "cpp", "    // voltage logging\n",
+        "    B_.__jitnest_input_buffer_.add_value( __jitnest_slot, INH_SPIKES, 1.0 );\n"),
+    "NESTML's buffers": ("cpp", "", ""),  # input_buffer not applied: NESTML's ring buffers
+}
+
+
+@needs_generation
+@pytest.mark.parametrize("case", sorted(BROKEN_SPIKE_SIGN))
+def test_spike_sign_breaking_a_precondition_is_left_as_nestml_wrote_it(both_neurons, case: str) -> None:
+    files = _files(both_neurons) if case == "NESTML's buffers" else _before_spike_sign(both_neurons)
+    kind, old, new = BROKEN_SPIKE_SIGN[case]
+    name = f"{UNPAIRED}.{kind}"
+    if old:
+        files[name] = _edit(files[name], old, new)
+    edited = dict(files)
+    notes = spike_sign.apply(files, both_neurons[1], {})
+    assert f"{UNPAIRED}: {_SIGN_NOTE}" not in notes
+    assert files[f"{UNPAIRED}.cpp"] == edited[f"{UNPAIRED}.cpp"]
 
 
 @needs_generation

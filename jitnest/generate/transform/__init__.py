@@ -36,6 +36,7 @@ from . import (
     input_buffer,
     spike_history,
     spike_port_table,
+    spike_sign,
     synapse_scratch,
     synapse_shared_parameters,
     trace_propagators,
@@ -46,8 +47,8 @@ _log = get_logger(__name__)
 
 # In the order they are applied. A transformation sees the output of the ones before it.
 TRANSFORMATIONS: tuple[ModuleType, ...] = (trace_propagators, synapse_scratch, synapse_shared_parameters,
-                                          input_buffer, update_invariants, spike_port_table, spike_history,
-                                          archiving_base)
+                                          input_buffer, update_invariants, spike_port_table, spike_sign,
+                                          spike_history, archiving_base)
 NAMES = tuple(t.NAME for t in TRANSFORMATIONS)
 _PACKAGE = Path(__file__).resolve().parent
 
