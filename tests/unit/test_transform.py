@@ -583,6 +583,7 @@ BROKEN_SPIKE_SIGN: dict[str, tuple[str, str, str]] = {
     "another add to a spike channel": (
         "cpp", "    // voltage logging\n",
         "    B_.__jitnest_input_buffer_.add_value( __jitnest_slot, INH_SPIKES, 1.0 );\n"),
+    "unmarked channels": ("cpp", "( weight * e.get_multiplicity() ) + 0.0 );", "weight * e.get_multiplicity() );"),
     "NESTML's buffers": ("cpp", "", ""),  # input_buffer not applied: NESTML's ring buffers
 }
 
