@@ -83,9 +83,10 @@ from . import cxx
 NAME = "input_buffer"
 DESCRIPTION = "neuron: one multi-channel input buffer instead of a ring buffer per input port and flag"
 
-_BUFFER = "__jitnest_input_buffer_"
-_SLOT = "__jitnest_slot"
-_INPUT = "__jitnest_input"
+# The names this transformation writes into the code (later transformations recognise its output by them).
+BUFFER = "__jitnest_input_buffer_"
+SLOT = "__jitnest_slot"
+INPUT = "__jitnest_input"
 # The ring buffers in channel order, with their number of channels and first channel.
 # The "spike received" flags have no channel: an empty spike channel says it (see _CLASS).
 _RINGS = {"spike_inputs": ("NUM_SPIKE_RECEPTORS", ""),
@@ -94,7 +95,7 @@ _RINGS = {"spike_inputs": ("NUM_SPIKE_RECEPTORS", ""),
 _CHANNELS = "NUM_SPIKE_RECEPTORS + NUM_CONTINUOUS_INPUT_PORTS"
 
 
-def _type(marked: bool) -> str:
+def buffer_type(marked: bool) -> str:
     """The buffer's type: its spike channels marked (empty = -0.0) where NESTML tests a flag."""
     return f"jitnest_InputBuffer< NUM_SPIKE_RECEPTORS, {'true' if marked else 'false'}, {_CHANNELS} >"
 
@@ -190,7 +191,7 @@ private:
 """
 _MENTION = re.compile(r"\b(?:get_)?(?:spike_inputs|spike_input_received|continuous_inputs)_(?:grid_sum_)?(?!\w)")
 _GRID_READ = re.compile(r"(?<=\bB_\.)(?:spike_inputs|spike_input_received|continuous_inputs)_grid_sum_(?=\s*\[)")
-_OWN_NAMES = re.compile(rf"\b(?:{_BUFFER}|{_SLOT}|{_INPUT}|MultiChannelInputBuffer|jitnest_InputBuffer)\b")
+_OWN_NAMES = re.compile(rf"\b(?:{BUFFER}|{SLOT}|{INPUT}|MultiChannelInputBuffer|jitnest_InputBuffer)\b")
 _NOTE = "// jitnest: one multi-channel input buffer (see jitnest/generate/transform/input_buffer.py)"
 _OFFSET = r"e\.get_rel_delivery_steps\(\s*nest::kernel\(\)\.simulation_manager\.get_slice_origin\(\)\s*\)"
 _LAG_LOOP = r"for\s*\(\s*long lag = from\s*;\s*lag < to\s*;\s*\+\+lag\s*\)\s*\{"
@@ -267,7 +268,7 @@ def _header(header: str, marked: bool) -> str:
     edits.replace(include, '#include "ring_buffer.h"  ' + _NOTE + "\n" + _CLASS.strip("\n"))
     for ring, (size, _) in _RINGS.items():
         declaration = edits.one(rf"std::vector<\s*nest::RingBuffer\s*>\s+{ring}_\s*;", struct.end(), struct_end)[0]
-        edits.replace(declaration, f"{_type(marked)} {_BUFFER};  {_NOTE}"
+        edits.replace(declaration, f"{buffer_type(marked)} {BUFFER};  {_NOTE}"
                       if ring == "spike_inputs" else "")
         grid = edits.one(rf"std::vector<\s*double\s*>\s+{ring}_grid_sum_\s*;", struct.end(), struct_end)[0]
         edits.replace(grid, "" if ring == _FLAGS else f"std::array< double, {size} > {ring}_grid_sum_;")
@@ -292,7 +293,7 @@ def _source(source: str, cls: str) -> tuple[str, bool]:
         for ring, (size, _) in _RINGS.items():
             entry = edits.one(rf",\s*{ring}_\(\s*std::vector<\s*nest::RingBuffer\s*>\(\s*{size}\s*\)\s*\)",
                               start, end)[0]
-            edits.replace(entry, f", {_BUFFER}()" if ring == "spike_inputs" else "")
+            edits.replace(entry, f", {BUFFER}()" if ring == "spike_inputs" else "")
             grid = edits.one(rf",\s*{ring}_grid_sum_\(\s*std::vector<\s*double\s*>\(\s*{size}\s*\)\s*\)",
                              start, end)[0]
             edits.replace(grid, "" if ring == _FLAGS else f", {ring}_grid_sum_()")
@@ -301,7 +302,7 @@ def _source(source: str, cls: str) -> tuple[str, bool]:
     pre_run = cxx.only_function(edits.code, rf"\bvoid\s+{name}::pre_run_hook\(\s*\)")
     for ring, (size, _) in _RINGS.items():
         clear = edits.one(rf"\bget_{ring}_\(\)\.clear\(\);", init.body_start, init.body_end)[0]
-        edits.replace(clear, f"B_.{_BUFFER}.clear();  {_NOTE}" if ring == "spike_inputs" else "")
+        edits.replace(clear, f"B_.{BUFFER}.clear();  {_NOTE}" if ring == "spike_inputs" else "")
         grid = edits.one(rf"\bget_{ring}_grid_sum_\(\)\.clear\(\);", init.body_start, init.body_end)[0]
         edits.replace(grid, "" if ring == _FLAGS else f"B_.{ring}_grid_sum_.fill( 0.0 );")
         for member in (f"{ring}_", f"{ring}_grid_sum_"):
@@ -332,7 +333,7 @@ def _source(source: str, cls: str) -> tuple[str, bool]:
         if function is current:
             add, channel, value = adds[0]
             slot = f"nest::kernel().event_delivery_manager.get_modulo( {add.group('offset')} )"
-            edits.replace(add, f"B_.{_BUFFER}.add_value( {slot}, {channel}, {value} );")
+            edits.replace(add, f"B_.{BUFFER}.add_value( {slot}, {channel}, {value} );")
             continue
         # A spike adds its value and, right after, the flag 1. at the same index: the flag has no
         # channel. In a marked channel (an empty one says it) the value is added with + 0.0, which
@@ -345,7 +346,7 @@ def _source(source: str, cls: str) -> tuple[str, bool]:
             raise cxx.Unrecognised("spike value and flag")
         slot = f"nest::kernel().event_delivery_manager.get_modulo( {value_add.group('offset')} )"
         value = f"( {value} ) + 0.0" if marked else value
-        edits.replace(value_add, f"B_.{_BUFFER}.add_value( {slot}, {channel}, {value} );  {_NOTE}")
+        edits.replace(value_add, f"B_.{BUFFER}.add_value( {slot}, {channel}, {value} );  {_NOTE}")
         edits.replace(flag_add, "")
     _check_mentions(edits)
     return edits.apply(), marked
@@ -383,29 +384,29 @@ def _update(edits: _Edits, name: str) -> bool:
     if any(not spikes.end() <= test.start() < continuous.start() or not _PURE_INDEX.fullmatch(test.group("index"))
            or re.search(r"\+\+|--|\(", test.group("index")) for test in tests):
         raise cxx.Unrecognised("a flag tested elsewhere")
-    marked, buffer_type = bool(tests), _type(bool(tests))
+    marked, type_name = bool(tests), buffer_type(bool(tests))
     indent = re.search(r"[ \t]*\Z", edits.text[:spikes.start()]).group()
     edits.replace(spikes, "\n".join([
-        f"const size_t {_SLOT} = nest::kernel().event_delivery_manager.get_modulo( lag );  {_NOTE}",
-        f"{indent}const auto{'' if may_end else '&'} {_INPUT} = B_.{_BUFFER}.get_values_all_channels( {_SLOT} );",
-        *([f"{indent}B_.{_BUFFER}.reset_spike_channels( {_SLOT} );  // the step may end before its last read"]
+        f"const size_t {SLOT} = nest::kernel().event_delivery_manager.get_modulo( lag );  {_NOTE}",
+        f"{indent}const auto{'' if may_end else '&'} {INPUT} = B_.{BUFFER}.get_values_all_channels( {SLOT} );",
+        *([f"{indent}B_.{BUFFER}.reset_spike_channels( {SLOT} );  // the step may end before its last read"]
           if may_end else []),
         f"{indent}for (long i = 0; i < NUM_SPIKE_RECEPTORS; ++i)",
         f"{indent}{{",
         f"{indent}  B_.spike_inputs_grid_sum_[i] = "
-        + (f"{buffer_type}::sum( {_INPUT}[i] );" if marked else f"{_INPUT}[i];"),
+        + (f"{type_name}::sum( {INPUT}[i] );" if marked else f"{INPUT}[i];"),
         f"{indent}}}"]))
     for test in tests:
         read = re.search(re.escape(test.group("read")), edits.code[test.start():test.end()])
         edits.spans.append((test.start() + read.start(), test.start() + read.end(),
-                            f"{buffer_type}::received( {_INPUT}[{test.group('index')}] )"))
+                            f"{type_name}::received( {INPUT}[{test.group('index')}] )"))
     indent = re.search(r"[ \t]*\Z", edits.text[:continuous.start()]).group()
     edits.replace(continuous, "\n".join([
         "for (long i = 0; i < NUM_CONTINUOUS_INPUT_PORTS; ++i)",
         f"{indent}{{",
-        f"{indent}  B_.continuous_inputs_grid_sum_[i] = {_INPUT}[NUM_SPIKE_RECEPTORS + i];",
+        f"{indent}  B_.continuous_inputs_grid_sum_[i] = {INPUT}[NUM_SPIKE_RECEPTORS + i];",
         f"{indent}}}",
-        f"{indent}B_.{_BUFFER}.reset_values_all_channels( {_SLOT} );  // the step's last read of its inputs"]))
+        f"{indent}B_.{BUFFER}.reset_values_all_channels( {SLOT} );  // the step's last read of its inputs"]))
     return marked
 
 

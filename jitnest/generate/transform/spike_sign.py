@@ -77,41 +77,42 @@ from __future__ import annotations
 
 import re
 
-from . import cxx
+from . import cxx, input_buffer
 
 NAME = "spike_sign"
 DESCRIPTION = "neuron: handle(SpikeEvent&) picks the port by the weight's sign without negating it"
 
 _NOTE = "  // jitnest: the port by the weight's sign, not negated (see jitnest/generate/transform/spike_sign.py)"
-_SLOT = (r"nest::kernel\(\)\.event_delivery_manager\.get_modulo\( e\.get_rel_delivery_steps\( "
-         r"nest::kernel\(\)\.simulation_manager\.get_slice_origin\(\) \) \)")
 _READ_NOTE = "  // jitnest: the negative port's channel holds its weights unnegated (see spike_sign.py)"
 _MARKED_VALUE = "( weight * e.get_multiplicity() ) + 0.0"
+# input_buffer's output, for a marked buffer: its names and the buffer's type.
+_BUFFER, _INPUT = re.escape(input_buffer.BUFFER), re.escape(input_buffer.INPUT)
+_TYPE = re.escape(input_buffer.buffer_type(marked=True))
+_SLOT = (r"nest::kernel\(\)\.event_delivery_manager\.get_modulo\( e\.get_rel_delivery_steps\( "
+         r"nest::kernel\(\)\.simulation_manager\.get_slice_origin\(\) \) \)")
 _COPY_LOOP = re.compile(
     r"for \(long i = 0; i < NUM_SPIKE_RECEPTORS; \+\+i\)\s*\{\s*B_\.spike_inputs_grid_sum_\[i\] = "
-    r"(?P<read>jitnest_InputBuffer< NUM_SPIKE_RECEPTORS, true, NUM_SPIKE_RECEPTORS \+ NUM_CONTINUOUS_INPUT_PORTS >"
-    r"::sum\( __jitnest_input\[i\] \));\s*\}")
-_SLOT_READS = (r"jitnest_InputBuffer< NUM_SPIKE_RECEPTORS, true, NUM_SPIKE_RECEPTORS \+ NUM_CONTINUOUS_INPUT_PORTS >"
-               r"::received\( __jitnest_input\[\w+ - MIN_SPIKE_RECEPTOR\] \)",
-               r"B_\.continuous_inputs_grid_sum_\[i\] = __jitnest_input\[NUM_SPIKE_RECEPTORS \+ i\];",
-               r"const auto&? __jitnest_input = "
-               r"B_\.__jitnest_input_buffer_\.get_values_all_channels\( __jitnest_slot \);")
+    rf"(?P<read>{_TYPE}::sum\( {_INPUT}\[i\] \));\s*\}}")
+_SLOT_READS = (rf"{_TYPE}::received\( {_INPUT}\[\w+ - MIN_SPIKE_RECEPTOR\] \)",
+               rf"B_\.continuous_inputs_grid_sum_\[i\] = {_INPUT}\[NUM_SPIKE_RECEPTORS \+ i\];",
+               rf"const auto&? {_INPUT} = B_\.{_BUFFER}\.get_values_all_channels\( "
+               rf"{re.escape(input_buffer.SLOT)} \);")
 
 
 def _handle_pattern(cls: str) -> re.Pattern:
     name = re.escape(cls)
     port = r"nestml_buffer_idx = static_cast< int >\( {cls}::(?P<{group}>\w+) \);\s*"
     return re.compile(
-        r"(?P<kept>\s*(?:#ifdef DEBUG\b[^#]*#endif\s*)?assert\(e\.get_delay_steps\(\) > 0\);\s*"
+        r"(?:\s*(?:#ifdef DEBUG\b[^#]*#endif\s*)?assert\(e\.get_delay_steps\(\) > 0\);\s*"
         r"assert\( e\.get_rport\(\) < static_cast< size_t >\( NUM_SPIKE_RECEPTORS \) \);\s*)"
         r"(?P<sign>double weight = e\.get_weight\(\);\s*size_t nestml_buffer_idx = 0;\s*"
         r"if \( weight >= 0\.0 \)\s*\{\s*" + port.format(cls=name, group="positive") + r"\}\s*"
         r"else\s*\{\s*" + port.format(cls=name, group="negative")
         + rf"if \( nestml_buffer_idx != {name}::PORT_NOT_AVAILABLE \)\s*\{{\s*weight = -weight;\s*\}}\s*"
         rf"else\s*\{{\s*nestml_buffer_idx = static_cast< int >\( {name}::(?P=positive) \);\s*\}}\s*\}}\s*)"
-        rf"B_\.__jitnest_input_buffer_\.add_value\( (?P<slot>{_SLOT}), "
+        rf"B_\.{_BUFFER}\.add_value\( {_SLOT}, "
         r"(?P<index>nestml_buffer_idx - MIN_SPIKE_RECEPTOR), "
-        rf"(?P<value>{re.escape(_MARKED_VALUE)}) \);\s*")
+        rf"{re.escape(_MARKED_VALUE)} \);\s*")
 
 
 def _ports(header_code: str) -> dict[str, int]:
@@ -141,10 +142,10 @@ def _rewrite(source: str, header: str, cls: str) -> str:
     positive, negative = body.group("positive"), body.group("negative")
     if positive not in ports or negative not in ports or ports[positive] == ports[negative]:
         raise cxx.Unrecognised("the two ports")
-    adds = [m.start() for m in re.finditer(r"\bB_\.__jitnest_input_buffer_\.add_value\(", code)]
+    adds = [m.start() for m in re.finditer(rf"\bB_\.{_BUFFER}\.add_value\(", code)]
     others = [a for a in adds if not handle.body_start <= a < handle.body_end]
     if len(adds) - len(others) != 1 or any(
-            not re.match(r"B_\.__jitnest_input_buffer_\.add_value\( [^,;]+, NUM_SPIKE_RECEPTORS \+ ", code[a:])
+            not re.match(rf"B_\.{_BUFFER}\.add_value\( [^,;]+, NUM_SPIKE_RECEPTORS \+ ", code[a:])
             for a in others):
         raise cxx.Unrecognised("another add to a spike channel")
 
@@ -153,11 +154,11 @@ def _rewrite(source: str, header: str, cls: str) -> str:
     loops = list(_COPY_LOOP.finditer(code, update.body_start, update.body_end))
     if len(loops) != 1 or len(re.findall(r"\bspike_inputs_grid_sum_\[[^\]]*\]\s*=(?!=)", code)) != 1:
         raise cxx.Unrecognised("the copy of the spike channels")
-    reads = {m.start() for m in re.finditer(r"\b__jitnest_input\b", code)}
-    allowed = {loops[0].start() + m.start() for m in re.finditer(r"\b__jitnest_input\b", loops[0].group())}
+    reads = {m.start() for m in re.finditer(rf"\b{_INPUT}\b", code)}
+    allowed = {loops[0].start() + m.start() for m in re.finditer(rf"\b{_INPUT}\b", loops[0].group())}
     for pattern in _SLOT_READS:
         for match in re.compile(pattern).finditer(code, update.body_start, update.body_end):
-            allowed |= {match.start() + m.start() for m in re.finditer(r"\b__jitnest_input\b", match.group())}
+            allowed |= {match.start() + m.start() for m in re.finditer(rf"\b{_INPUT}\b", match.group())}
     if reads - allowed:
         raise cxx.Unrecognised("the slot read elsewhere")
 
@@ -167,7 +168,7 @@ def _rewrite(source: str, header: str, cls: str) -> str:
     edits = [(*sign, f"const double weight = e.get_weight();{_NOTE}\n{indent}"),
              (*index, f"( weight >= 0.0 ? static_cast< int >( {cls}::{positive} ) "
                       f": static_cast< int >( {cls}::{negative} ) ) - MIN_SPIKE_RECEPTOR"),
-             (*read, f"i == {negative} - MIN_SPIKE_RECEPTOR ? 0.0 - __jitnest_input[i] : {source[slice(*read)]}"),
+             (*read, f"i == {negative} - MIN_SPIKE_RECEPTOR ? 0.0 - {input_buffer.INPUT}[i] : {source[slice(*read)]}"),
              (source.index("\n", read[1]), source.index("\n", read[1]), _READ_NOTE)]
     for start, end, text in sorted(edits, reverse=True):
         source = source[:start] + text + source[end:]
