@@ -22,6 +22,7 @@ from jitnest.generate.transform import (
     archiving_base,
     cxx,
     input_buffer,
+    slice_origin,
     spike_history,
     spike_port_table,
     spike_sign,
@@ -214,7 +215,7 @@ def test_stage_copies_transformed_files_and_lists_what_it_applied(pair, tmp_path
     applied = transform.stage(directory, tmp_path / "on", models)
     assert [a["name"] for a in applied] == ["trace_propagators", "synapse_scratch", "synapse_shared_parameters",
                                             "input_buffer", "update_invariants", "spike_port_table", "spike_sign",
-                                            "spike_history", "archiving_base"]
+                                            "spike_history", "archiving_base", "slice_origin"]
     assert (tmp_path / "on" / f"{NEURON}.cpp").read_text() != (directory / f"{NEURON}.cpp").read_text()
     key_on = transform.identity()
 
@@ -225,11 +226,11 @@ def test_stage_copies_transformed_files_and_lists_what_it_applied(pair, tmp_path
         assert path.read_bytes() == (directory / path.name).read_bytes()
 
     monkeypatch.setenv("JITNEST_TRANSFORM",
-                       "spike_history,archiving_base,spike_sign,spike_port_table,update_invariants,input_buffer,"
-                       "synapse_shared_parameters,synapse_scratch,trace_propagators")
+                       "slice_origin,spike_history,archiving_base,spike_sign,spike_port_table,update_invariants,"
+                       "input_buffer,synapse_shared_parameters,synapse_scratch,trace_propagators")
     assert transform.enabled() == ("trace_propagators", "synapse_scratch", "synapse_shared_parameters", "input_buffer",
                                    "update_invariants", "spike_port_table", "spike_sign", "spike_history",
-                                   "archiving_base")
+                                   "archiving_base", "slice_origin")
     assert transform.identity() == key_on
     monkeypatch.setenv("JITNEST_TRANSFORM", "trace_propagators")
     assert transform.identity() != key_on
@@ -282,17 +283,23 @@ def test_input_buffers_become_one_multichannel_buffer(both_neurons) -> None:
     assert files[f"{SYNAPSE}.h"] == original[f"{SYNAPSE}.h"]
 
 
-@needs_generation
-def test_input_buffer_without_flag_tests_needs_no_mark(both_neurons) -> None:
-    """A neuron that never asks whether a spike arrived (its onReceive blocks run every step, as a
-    neuron whose inputs only feed kernels): spike channels start at 0.0 and take the values themselves."""
-    files = _files(both_neurons)
+def _without_flag_tests(files: dict[str, str]) -> None:
+    """The unpaired neuron as if it never asked whether a spike arrived (its onReceive blocks run every
+    step, as a neuron whose inputs only feed kernels)."""
     source = files[f"{UNPAIRED}.cpp"]
     for port in ("EXC", "INH"):
         source = re.sub(rf"if \(B_\.spike_input_received_grid_sum_\[{port}_SPIKES - MIN_SPIKE_RECEPTOR\]\)\s*\{{"
                         r"\s*//[^\n]*\n\s*(on_receive_block_\w+\(origin, lag\);)\s*\}", r"\1", source)
     assert "spike_input_received_grid_sum_[" not in source
     files[f"{UNPAIRED}.cpp"] = source
+
+
+@needs_generation
+def test_input_buffer_without_flag_tests_needs_no_mark(both_neurons) -> None:
+    """A neuron that never asks whether a spike arrived: spike channels start at 0.0 and take the values
+    themselves."""
+    files = _files(both_neurons)
+    _without_flag_tests(files)
     assert input_buffer.apply(files, both_neurons[1], {})
     header, source = cxx.code_only(files[f"{UNPAIRED}.h"]), cxx.code_only(files[f"{UNPAIRED}.cpp"])
     assert header.count("jitnest_InputBuffer< NUM_SPIKE_RECEPTORS, false, NUM_SPIKE_RECEPTORS + "
@@ -573,6 +580,34 @@ def test_spike_sign_adds_weights_unnegated_and_negates_the_sum(both_neurons) -> 
     assert spike_sign.apply(files, both_neurons[1], {}) == []  # once
 
 
+@needs_generation
+def test_spike_sign_on_unmarked_channels_adds_per_port_with_the_slot_first(both_neurons) -> None:
+    """Unmarked channels keep NESTML's values (the negation stays in handle); handle only takes the
+    shape GCC compiles best: the slot first, one addition per port."""
+    files = _files(both_neurons)
+    _without_flag_tests(files)
+    for transformation in (input_buffer, update_invariants, spike_port_table):
+        transformation.apply(files, both_neurons[1], {})
+    before = dict(files)
+    assert sorted(spike_sign.apply(files, both_neurons[1], {})) == sorted([
+        f"{NEURON}: {_SIGN_NOTE}",
+        f"{UNPAIRED}: handle(SpikeEvent&) adds to each port in its own branch, the slot computed first"])
+    code = cxx.code_only(files[f"{UNPAIRED}.cpp"])
+    handle = cxx.only_function(code, rf"\bvoid\s+{UNPAIRED}::handle\(\s*nest::SpikeEvent\s*&\s*e\s*\)")
+    statements = [" ".join(line.split()) for line in handle.body(code).splitlines() if line.strip()][-10:]
+    slot = ("nest::kernel().event_delivery_manager.get_modulo( e.get_rel_delivery_steps( "
+            "nest::kernel().simulation_manager.get_slice_origin() ) )")
+    add = "B_.__jitnest_input_buffer_.add_value( __jitnest_spike_slot, static_cast< int >( " + UNPAIRED + "::{} ) - "
+    assert statements == [
+        f"const size_t __jitnest_spike_slot = {slot};", "const double weight = e.get_weight();",
+        "if ( weight >= 0.0 )", "{", add.format("EXC_SPIKES") + "MIN_SPIKE_RECEPTOR, weight * e.get_multiplicity() );",
+        "}", "else", "{", add.format("INH_SPIKES") + "MIN_SPIKE_RECEPTOR, -weight * e.get_multiplicity() );", "}"]
+    # update() reads the channels as before (no negation there: the values are NESTML's)
+    assert code.count("B_.spike_inputs_grid_sum_[i] = __jitnest_input[i];") == 1 and "0.0 - " not in code
+    assert files[f"{UNPAIRED}.h"] == before[f"{UNPAIRED}.h"]
+    assert spike_sign.apply(files, both_neurons[1], {}) == []  # once
+
+
 BROKEN_SPIKE_SIGN: dict[str, tuple[str, str, str]] = {
     "one port for both signs": ("h", "    INH_SPIKES = 1,", "    INH_SPIKES = 0,"),
     "another PORT_NOT_AVAILABLE": ("h", "PORT_NOT_AVAILABLE = -1;", "PORT_NOT_AVAILABLE = 1;"),
@@ -583,7 +618,6 @@ BROKEN_SPIKE_SIGN: dict[str, tuple[str, str, str]] = {
     "another add to a spike channel": (
         "cpp", "    // voltage logging\n",
         "    B_.__jitnest_input_buffer_.add_value( __jitnest_slot, INH_SPIKES, 1.0 );\n"),
-    "unmarked channels": ("cpp", "( weight * e.get_multiplicity() ) + 0.0 );", "weight * e.get_multiplicity() );"),
     "NESTML's buffers": ("cpp", "", ""),  # input_buffer not applied: NESTML's ring buffers
 }
 
@@ -724,3 +758,48 @@ def test_pair_breaking_a_precondition_is_left_as_nestml_wrote_it(pair, transform
     edited = dict(files)
     assert transformation.apply(files, pair[1], {}) == []
     assert files == edited
+
+
+_ORIGIN_NOTE = "update() converts the slice origin to steps once per call"
+
+
+@needs_generation
+def test_slice_origin_is_converted_once_per_update(both_neurons) -> None:
+    files = _files(both_neurons)
+    original = dict(files)
+    assert sorted(slice_origin.apply(files, both_neurons[1], {})) == sorted(
+        f"{n}: {_ORIGIN_NOTE}" for n in (NEURON, UNPAIRED))
+    for neuron in (NEURON, UNPAIRED):
+        code = cxx.code_only(files[f"{neuron}.cpp"])
+        loop = cxx.step_loop(code, neuron)
+        before_loop = code[loop.update.body_start:loop.start]
+        assert before_loop.count("const long __jitnest_origin_steps = origin.get_steps();") == 1
+        in_loop = code[loop.body_start:loop.body_end]
+        assert "B_.logger_.record_data(__jitnest_origin_steps + lag);" in in_loop
+        assert "set_spiketime(nest::Time::step(__jitnest_origin_steps + lag + 1));" in in_loop
+        # the lambda keeps its own copy of origin (the local is not captured)
+        assert in_loop.count("origin.get_steps()") == 1
+        assert "auto get_t = [origin, lag](){ return nest::Time( nest::Time::step( origin.get_steps() + lag" in in_loop
+        assert files[f"{neuron}.h"] == original[f"{neuron}.h"]
+    assert slice_origin.apply(files, both_neurons[1], {}) == []  # once
+
+
+BROKEN_SLICE_ORIGIN: dict[str, tuple[str, str, str]] = {
+    "origin shadowed": ("cpp", _UPDATE_START, _UPDATE_START + "    nest::Time origin = nest::Time::step( lag );\n"),
+    "the clock named": ("cpp", _UPDATE_START,
+                        _UPDATE_START + "    nest::kernel().simulation_manager.get_clock();\n"),
+    "a second step loop": ("cpp", _UPDATE_START, "  for ( long lag = from ; lag < to ; ++lag ) {}\n" + _UPDATE_START),
+}
+
+
+@needs_generation
+@pytest.mark.parametrize("case", sorted(BROKEN_SLICE_ORIGIN))
+def test_slice_origin_breaking_a_precondition_is_left_as_nestml_wrote_it(both_neurons, case: str) -> None:
+    files = _files(both_neurons)
+    kind, old, new = BROKEN_SLICE_ORIGIN[case]
+    name = f"{UNPAIRED}.{kind}"
+    files[name] = _edit(files[name], old, new)
+    edited = dict(files)
+    assert slice_origin.apply(files, both_neurons[1], {}) == [f"{NEURON}: {_ORIGIN_NOTE}"]  # the paired one only
+    assert files[f"{UNPAIRED}.cpp"] == edited[f"{UNPAIRED}.cpp"]
+

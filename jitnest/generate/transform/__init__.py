@@ -34,6 +34,7 @@ from ...log import get_logger
 from . import (
     archiving_base,
     input_buffer,
+    slice_origin,
     spike_history,
     spike_port_table,
     spike_sign,
@@ -48,7 +49,7 @@ _log = get_logger(__name__)
 # In the order they are applied. A transformation sees the output of the ones before it.
 TRANSFORMATIONS: tuple[ModuleType, ...] = (trace_propagators, synapse_scratch, synapse_shared_parameters,
                                           input_buffer, update_invariants, spike_port_table, spike_sign,
-                                          spike_history, archiving_base)
+                                          spike_history, archiving_base, slice_origin)
 NAMES = tuple(t.NAME for t in TRANSFORMATIONS)
 _PACKAGE = Path(__file__).resolve().parent
 

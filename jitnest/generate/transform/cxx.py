@@ -76,6 +76,39 @@ def only_function(text: str, header_pattern: str) -> Function:
     return functions[0]
 
 
+_LAG_LOOP = re.compile(r"for\s*\(\s*long lag = from\s*;\s*lag < to\s*;\s*\+\+lag\s*\)\s*\{")
+
+
+@dataclass(frozen=True)
+class StepLoop:
+    """A neuron's ``update()`` and the one ``for ( long lag = from ; lag < to ; ++lag )`` loop directly
+    in its body, NESTML's loop over the steps of a slice."""
+
+    update: Function
+    start: int  # index of ``for``
+    body_start: int  # index just after the loop's ``{``
+    body_end: int  # index of the loop's closing ``}``
+
+
+def step_loop(code: str, cls: str) -> StepLoop:
+    """The step loop of ``cls::update(nest::Time const & origin, const long from, const long to)`` in
+    ``code`` (comments and strings blanked, see ``code_only``); ``Unrecognised`` unless there is one
+    such definition with one such loop, not nested in another statement."""
+    update = only_function(code, rf"\bvoid\s+{re.escape(cls)}::update\(\s*nest::Time const\s*&\s*origin\s*,"
+                                 r"\s*const long from\s*,\s*const long to\s*\)")
+    loops = list(_LAG_LOOP.finditer(code, update.body_start, update.body_end))
+    if len(loops) != 1:
+        raise Unrecognised("lag loop")
+    loop = loops[0]
+    before = code[update.body_start:loop.start()]
+    if before.count("{") != before.count("}") or before.rstrip()[-1:] not in ("", ";", "{", "}"):
+        raise Unrecognised("the loop is nested")
+    loop_end = matching_brace(code, loop.end() - 1)
+    if loop_end is None:
+        raise Unrecognised("lag loop")
+    return StepLoop(update, loop.start(), loop.end(), loop_end)
+
+
 def expression_operands(expression: str, allowed_names: frozenset[str] = frozenset()) -> set[str] | None:
     """The ``P_.x``/``S_.x``/``V_.x`` operands of an arithmetic expression, or None unless the
     expression is built only of those, numbers, ``allowed_names`` (names or qualified names, as

@@ -138,7 +138,12 @@ public:
   void
   reset_values_all_channels( const size_t slot )
   {
-    buffer_[ slot ] = empty_slot();
+    // channel by channel: assigning empty_slot() made GCC 12 also store a dead copy of it on the stack
+    std::array< double, num_channels >& values = buffer_[ slot ];
+    for ( size_t channel = 0; channel < num_channels; ++channel )
+    {
+      values[ channel ] = channel < num_spike_channels ? empty_spike_channel : 0.0;
+    }
   }
 
   //! Empty the slot's spike channels only (a step that may end before its last read empties them
@@ -194,7 +199,6 @@ _GRID_READ = re.compile(r"(?<=\bB_\.)(?:spike_inputs|spike_input_received|contin
 _OWN_NAMES = re.compile(rf"\b(?:{BUFFER}|{SLOT}|{INPUT}|MultiChannelInputBuffer|jitnest_InputBuffer)\b")
 _NOTE = "// jitnest: one multi-channel input buffer (see jitnest/generate/transform/input_buffer.py)"
 _OFFSET = r"e\.get_rel_delivery_steps\(\s*nest::kernel\(\)\.simulation_manager\.get_slice_origin\(\)\s*\)"
-_LAG_LOOP = r"for\s*\(\s*long lag = from\s*;\s*lag < to\s*;\s*\+\+lag\s*\)\s*\{"
 _SPIKE_LOOP = re.compile(
     r"for \(long i = 0; i < NUM_SPIKE_RECEPTORS; \+\+i\)\s*\{\s*"
     r"get_spike_inputs_grid_sum_\(\)\[i\] = get_spike_inputs_\(\)\[i\]\.get_value\(lag\);\s*"
@@ -309,7 +313,7 @@ def _source(source: str, cls: str) -> tuple[str, bool]:
             resize = edits.one(rf"\bB_\.{member}\.resize\(\s*{size}\s*\);", pre_run.body_start, pre_run.body_end)[0]
             edits.replace(resize, "")
 
-    marked = _update(edits, name)
+    marked = _update(edits, cls)
     spike = cxx.only_function(edits.code, rf"\bvoid\s+{name}::handle\(\s*nest::SpikeEvent\s*&\s*e\s*\)")
     current = cxx.only_function(edits.code, rf"\bvoid\s+{name}::handle\(\s*nest::CurrentEvent\s*&\s*e\s*\)")
     for function, rings, bound in ((spike, ("spike_inputs", "spike_input_received"), "NUM_SPIKE_RECEPTORS"),
@@ -352,16 +356,12 @@ def _source(source: str, cls: str) -> tuple[str, bool]:
     return edits.apply(), marked
 
 
-def _update(edits: _Edits, name: str) -> bool:
+def _update(edits: _Edits, cls: str) -> bool:
     """Rewrite ``update()``'s reads; returns whether the spike channels are marked (a flag is tested)."""
-    update = cxx.only_function(edits.code, rf"\bvoid\s+{name}::update\(\s*nest::Time const\s*&\s*origin\s*,"
-                          r"\s*const long from\s*,\s*const long to\s*\)")
-    loop = edits.one(_LAG_LOOP, update.body_start, update.body_end)[0]
-    loop_end = cxx.matching_brace(edits.code, loop.end() - 1)
-    if loop_end is None:
-        raise cxx.Unrecognised("lag loop")
-    spikes = edits.one(_SPIKE_LOOP, loop.end(), loop_end)[0]
-    continuous = edits.one(_CONTINUOUS_LOOP, loop.end(), loop_end)[0]
+    loop = cxx.step_loop(edits.code, cls)
+    loop_end = loop.body_end
+    spikes = edits.one(_SPIKE_LOOP, loop.body_start, loop_end)[0]
+    continuous = edits.one(_CONTINUOUS_LOOP, loop.body_start, loop_end)[0]
     between = edits.code[spikes.start():continuous.end()]
     if continuous.start() < spikes.end() or re.search(r"\bgoto\b", between):
         raise cxx.Unrecognised("order of the reads")
@@ -371,7 +371,7 @@ def _update(edits: _Edits, name: str) -> bool:
     # at once; the end of the step empties the whole slot as usual.
     may_end = bool(re.search(r"\b(?:continue|break|return|throw)\b", between))
     for match in (spikes, continuous):
-        before = edits.code[loop.end():match.start()]
+        before = edits.code[loop.body_start:match.start()]
         directives = re.findall(r"^[ \t]*#[ \t]*(if|endif)", before, re.M)
         code = re.sub(r"^[ \t]*#[^\n]*", "", before, flags=re.M).rstrip()
         if (before.count("{") != before.count("}") or code[-1:] not in ("", ";", "{", "}")

@@ -79,7 +79,6 @@ DESCRIPTION = "neuron: loop-invariant terms of the state update computed once pe
 
 _LOCAL = "__jitnest_invariant_"
 _NOTE = "// jitnest: loop-invariant terms (see jitnest/generate/transform/update_invariants.py)"
-_LAG_LOOP = re.compile(r"for\s*\(\s*long lag = from\s*;\s*lag < to\s*;\s*\+\+lag\s*\)\s*\{")
 _KEYWORDS = frozenset({"if", "for", "while", "switch", "return", "sizeof", "catch", "static_cast",
                        "reinterpret_cast", "const_cast", "dynamic_cast", "decltype", "alignof", "typeid", "throw",
                        "new", "delete", "assert", "defined"})
@@ -297,23 +296,13 @@ def _rewrite(source: str, header: str, cls: str) -> tuple[str, int]:
     code = cxx.code_only(source)
     if re.search(rf"\b{_LOCAL}\w*", code):
         raise cxx.Unrecognised("already transformed")
-    update = cxx.only_function(code, rf"\bvoid\s+{re.escape(cls)}::update\(\s*nest::Time const\s*&\s*origin\s*,"
-                                     r"\s*const long from\s*,\s*const long to\s*\)")
-    loops = list(_LAG_LOOP.finditer(code, update.body_start, update.body_end))
-    if len(loops) != 1:
-        raise cxx.Unrecognised("lag loop")
-    loop = loops[0]
-    before = code[update.body_start:loop.start()]
-    if before.count("{") != before.count("}") or before.rstrip()[-1:] not in ("", ";", "{", "}"):
-        raise cxx.Unrecognised("the loop is nested")
-    loop_end = cxx.matching_brace(code, loop.end() - 1)
-    if loop_end is None:
-        raise cxx.Unrecognised("lag loop")
+    loop = cxx.step_loop(code, cls)
+    loop_end = loop.body_end
 
     # The terms to hoist: (absolute start, end, text) with their operands.
     hoisted: list[tuple[int, int, str]] = []
     members: set[str] = set()
-    for statement in _STATEMENT.finditer(code, loop.end(), loop_end):
+    for statement in _STATEMENT.finditer(code, loop.body_start, loop_end):
         offset = statement.start("expression")
         expression = statement.group("expression")
         for start, end, operands in _hoisted(expression):
@@ -325,7 +314,7 @@ def _rewrite(source: str, header: str, cls: str) -> tuple[str, int]:
                 continue  # a lone member: nothing to gain
             hoisted.append((offset + start, offset + end, source[offset + start:offset + end]))
             members |= operands
-    for start, end, operands in _groups(code, loop.end(), loop_end, [(a, b) for a, b, _ in hoisted]):
+    for start, end, operands in _groups(code, loop.body_start, loop_end, [(a, b) for a, b, _ in hoisted]):
         hoisted.append((start, end, source[start:end]))
         members |= operands
     if not hoisted:
@@ -339,7 +328,7 @@ def _rewrite(source: str, header: str, cls: str) -> tuple[str, int]:
             for mention in re.finditer(rf"(?<![\w.]){re.escape(name)}\b", text):
                 if not re.match(rf"\s*double\s+{re.escape(name)}\s*;", text[text.rfind("\n", 0, mention.start()) + 1:]):
                     raise cxx.Unrecognised(f"unqualified {name}")
-    scope = code[update.body_start:loop_end]
+    scope = code[loop.update.body_start:loop_end]
     if _writes(scope, members):
         raise cxx.Unrecognised("written in update")
     if any(re.search(rf"\b{re.escape(w)}\b", scope) for w in writers):
@@ -352,8 +341,8 @@ def _rewrite(source: str, header: str, cls: str) -> tuple[str, int]:
     locals_: dict[str, str] = {}
     for _, _, text in hoisted:
         locals_.setdefault(text, f"{_LOCAL}{len(locals_)}")
-    line_start = source.rfind("\n", 0, loop.start()) + 1
-    indent = source[line_start:loop.start()]
+    line_start = source.rfind("\n", 0, loop.start) + 1
+    indent = source[line_start:loop.start]
     if indent.strip():
         raise cxx.Unrecognised("loop not on its own line")
     declarations = "".join(f"{indent}const double {name} = {text};{'  ' + _NOTE if i == 0 else ''}\n"
