@@ -7,7 +7,7 @@ What NESTML 9 writes, in ``update()``'s ``for ( long lag = from ; lag < to ; ++l
     set_spiketime(nest::Time::step(origin.get_steps() + lag + 1));   // every spike
 
 ``nest::Time::get_steps()`` is not a load: it tests the time for ±infinity and converts tics to
-steps (about 15 instructions, a tenth of a step of ``iaf_psc_exp_neuron``), and the compiler
+steps (about 15 instructions per call; a step of ``iaf_psc_exp_neuron`` is about 90), and the compiler
 cannot keep its value, as the loop calls functions that could reach ``origin`` (a reference).
 NEST's own models do the same. What this transformation writes instead, directly before the loop::
 

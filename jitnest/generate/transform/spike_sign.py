@@ -1,5 +1,7 @@
 """Transformation ``spike_sign``: a neuron's ``handle(SpikeEvent&)`` picks the port of a spike by its
-weight's sign and adds the weight as it is; ``update()`` negates the negative port's sum once per step.
+weight's sign without NESTML's port variable. Where the spike channels are marked it adds the weight as
+it is and ``update()`` negates the negative port's sum once per step; where they are unmarked it adds
+NESTML's value in one branch per port, the slot computed first.
 
 What NESTML 9 writes (here as ``spike_port_table`` and ``input_buffer`` leave it), for a neuron with
 an excitatory and an inhibitory spike port whose ``onReceive`` blocks ask whether a spike arrived (so
