@@ -7,7 +7,7 @@ expected form, so that a transformation built on them leaves code it does not re
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 # Functions an expression may call and still be a pure function of its operands. NESTML renders
@@ -160,3 +160,17 @@ def synapses(files: dict[str, str], models: list[dict]) -> Iterator[tuple[dict, 
     for model in models:
         if model["kind"] == "synapse" and model["header"] in files:
             yield model, model["header"]
+
+
+def rewrite_neuron_sources(files: dict[str, str], models: list[dict], rewrite: Callable[[str, str, str], str | None],
+                           note: Callable[[str], str]) -> list[str]:
+    """Replace the source of every neuron of ``models`` in ``files`` by ``rewrite(source, header, cls)``
+    where that is not None (a guard failed: the source stays); returns ``"cls: " + note(new source)``
+    per neuron changed. For the transformations that rewrite a neuron's source alone."""
+    notes = []
+    for model, source, header in neurons(files, models):
+        rewritten = rewrite(files[source], files[header], model["name"])
+        if rewritten is not None:
+            files[source] = rewritten
+            notes.append(f"{model['name']}: {note(rewritten)}")
+    return notes

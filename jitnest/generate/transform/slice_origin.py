@@ -97,10 +97,5 @@ def apply(files: dict[str, str], models: list[dict], network: dict) -> list[str]
     """Convert the slice origin once per ``update()`` call in every neuron of ``files`` that passes the
     guards; one note per neuron."""
     del network  # depends on the generated code only
-    notes = []
-    for model, source, header in cxx.neurons(files, models):
-        rewritten = rewrite(files[source], files[header], model["name"])
-        if rewritten is not None:
-            files[source] = rewritten
-            notes.append(f"{model['name']}: update() converts the slice origin to steps once per call")
-    return notes
+    return cxx.rewrite_neuron_sources(files, models, rewrite,
+                                      lambda _: "update() converts the slice origin to steps once per call")

@@ -81,10 +81,5 @@ def rewrite(source: str, header: str, cls: str) -> str | None:
 def apply(files: dict[str, str], models: list[dict], network: dict) -> list[str]:
     """Resolve the port table of every neuron in ``files`` that passes the guards; one note per neuron."""
     del network  # depends on the generated code only
-    notes = []
-    for model, source, header in cxx.neurons(files, models):
-        rewritten = rewrite(files[source], files[header], model["name"])
-        if rewritten is not None:
-            files[source] = rewritten
-            notes.append(f"{model['name']}: handle(SpikeEvent&) reads its one-row port table at compile time")
-    return notes
+    return cxx.rewrite_neuron_sources(files, models, rewrite,
+                                      lambda _: "handle(SpikeEvent&) reads its one-row port table at compile time")

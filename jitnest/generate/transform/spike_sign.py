@@ -232,13 +232,6 @@ def rewrite(source: str, header: str, cls: str) -> str | None:
 def apply(files: dict[str, str], models: list[dict], network: dict) -> list[str]:
     """Rewrite the spike handler of every neuron in ``files`` that passes the guards; one note per neuron."""
     del network  # depends on the generated code only
-    notes = []
-    for model, source, header in cxx.neurons(files, models):
-        rewritten = rewrite(files[source], files[header], model["name"])
-        if rewritten is not None:
-            files[source] = rewritten
-            unmarked = _SPIKE_SLOT in files[source]
-            notes.append(f"{model['name']}: handle(SpikeEvent&) " + (
-                "adds to each port in its own branch, the slot computed first" if unmarked
-                else "picks the port by the weight's sign, not negating it"))
-    return notes
+    return cxx.rewrite_neuron_sources(files, models, rewrite, lambda source: "handle(SpikeEvent&) " + (
+        "adds to each port in its own branch, the slot computed first" if _SPIKE_SLOT in source
+        else "picks the port by the weight's sign, not negating it"))
