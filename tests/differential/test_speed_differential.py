@@ -103,3 +103,5 @@ def test_transformed_neuron_inputs_equal_nestmls_code(manual_stdp_module, tmp_pa
     # unmarked ones (iaf_psc_alpha_neuron, whose spikes only feed kernels)
     assert any({"input_buffer", "update_invariants", "spike_port_table", "spike_sign", "slice_origin"} <= set(names)
                for names in applied), applied
+    if variant != "alpha":  # the currents set to -0.0 stayed -0.0 until an excitatory spike arrived
+        assert "-0x0.0p+0" in _exactly(manual["recorded"]["I_syn_exc"])

@@ -8,7 +8,8 @@ unless JITNEST_TRANSFORM=0).
 A neuron receives excitatory and inhibitory spikes (positive and negative weights, from Poisson
 generators and from each other, with delays of several steps; of weight 0.0 and -0.0; of multiplicity 0)
 and currents (CurrentEvents: a dc_generator, a step_current_generator and a noise_generator), over two
-Simulate calls. VARIANT:
+Simulate calls; some neurons' excitatory current is set to -0.0 before each (a step without an
+excitatory spike must leave it so). VARIANT:
 * ``plain``: iaf_psc_exp_neuron alone (NESTML's unpaired neuron; its onReceive blocks ask whether a spike
   arrived);
 * ``paired``: the same plus stdp_synapse connections between the neurons (NESTML's paired neuron);
@@ -69,9 +70,15 @@ def run(nest, neuron: str, synapse: str, module: str | None, variant: str) -> di
     nest.Connect(neurons, sr)
     mm = nest.Create("multimeter", params={"record_from": RECORDED[variant], "interval": 0.1})
     nest.Connect(mm, neurons)
+    if variant != "alpha":
+        # a current of -0.0: a step without an excitatory spike must leave it -0.0, as NESTML's code does by
+        # not running the onReceive block (no excitatory spike arrives before 1.1 ms)
+        neurons[1::4].set({"I_syn_exc": -0.0})
     nest.Simulate(120.0)
     # parameters the step loop reads as invariants, changed between the runs
     neurons[::3].set({"I_e": 150.0, "E_L": -68.0, "tau_m": 12.0, "C_m": 230.0, "tau_syn_exc": 3.5})
+    if variant != "alpha":
+        neurons[2::5].set({"I_syn_exc": -0.0})
     nest.Simulate(180.0)
 
     result = spikes_and_recordings(sr, mm, RECORDED[variant])
