@@ -85,6 +85,7 @@ def _edit(text: str, old: str, new: str, count: int = 1) -> str:
     return text.replace(old, new, count)
 
 
+
 _UPDATE_START = "  for ( long lag = from ; lag < to ; ++lag )\n  {\n"
 # Each edit breaks one precondition that makes the rewrite exact (see trace_propagators' docstring).
 BROKEN: dict[str, tuple[str, str, str]] = {
@@ -243,6 +244,16 @@ def test_stage_copies_transformed_files_and_lists_what_it_applied(pair, tmp_path
 
 
 UNPAIRED = "iaf_psc_exp_neuron_nestml"
+
+
+def _break_unpaired(files: dict[str, str], edit: tuple[str, str, str]) -> dict[str, str]:
+    """Apply one ``(file kind "h"/"cpp", old, new)`` edit to the unpaired neuron's file (none when ``old``
+    is empty); returns a copy of ``files`` as edited, to compare with after the transformation."""
+    kind, old, new = edit
+    if old:
+        name = f"{UNPAIRED}.{kind}"
+        files[name] = _edit(files[name], old, new)
+    return dict(files)
 
 
 @pytest.fixture(scope="module")
@@ -452,10 +463,7 @@ BROKEN_INVARIANTS: dict[str, tuple[str, str, str]] = {
 @pytest.mark.parametrize("case", sorted(BROKEN_INVARIANTS))
 def test_update_invariants_breaking_a_precondition_is_left_as_nestml_wrote_it(both_neurons, case: str) -> None:
     files = _files(both_neurons)
-    kind, old, new = BROKEN_INVARIANTS[case]
-    name = f"{UNPAIRED}.{kind}"
-    files[name] = _edit(files[name], old, new)
-    edited = dict(files)
+    edited = _break_unpaired(files, BROKEN_INVARIANTS[case])
     assert update_invariants.apply(files, both_neurons[1], {}) == []
     assert files == edited
 
@@ -541,10 +549,7 @@ BROKEN_PORT_TABLE: dict[str, tuple[str, str, str]] = {
 @pytest.mark.parametrize("case", sorted(BROKEN_PORT_TABLE))
 def test_spike_port_table_breaking_a_precondition_is_left_as_nestml_wrote_it(both_neurons, case: str) -> None:
     files = _files(both_neurons)
-    kind, old, new = BROKEN_PORT_TABLE[case]
-    name = f"{UNPAIRED}.{kind}"
-    files[name] = _edit(files[name], old, new)
-    edited = dict(files)
+    edited = _break_unpaired(files, BROKEN_PORT_TABLE[case])
     assert spike_port_table.apply(files, both_neurons[1], {}) == [
         f"{NEURON}: handle(SpikeEvent&) reads its one-row port table at compile time"]  # the paired one only
     assert files[f"{UNPAIRED}.cpp"] == edited[f"{UNPAIRED}.cpp"] and files[f"{UNPAIRED}.h"] == edited[f"{UNPAIRED}.h"]
@@ -626,11 +631,7 @@ BROKEN_SPIKE_SIGN: dict[str, tuple[str, str, str]] = {
 @pytest.mark.parametrize("case", sorted(BROKEN_SPIKE_SIGN))
 def test_spike_sign_breaking_a_precondition_is_left_as_nestml_wrote_it(both_neurons, case: str) -> None:
     files = _files(both_neurons) if case == "NESTML's buffers" else _before_spike_sign(both_neurons)
-    kind, old, new = BROKEN_SPIKE_SIGN[case]
-    name = f"{UNPAIRED}.{kind}"
-    if old:
-        files[name] = _edit(files[name], old, new)
-    edited = dict(files)
+    edited = _break_unpaired(files, BROKEN_SPIKE_SIGN[case])
     notes = spike_sign.apply(files, both_neurons[1], {})
     assert f"{UNPAIRED}: {_SIGN_NOTE}" not in notes
     assert files[f"{UNPAIRED}.cpp"] == edited[f"{UNPAIRED}.cpp"]
@@ -796,10 +797,7 @@ BROKEN_SLICE_ORIGIN: dict[str, tuple[str, str, str]] = {
 @pytest.mark.parametrize("case", sorted(BROKEN_SLICE_ORIGIN))
 def test_slice_origin_breaking_a_precondition_is_left_as_nestml_wrote_it(both_neurons, case: str) -> None:
     files = _files(both_neurons)
-    kind, old, new = BROKEN_SLICE_ORIGIN[case]
-    name = f"{UNPAIRED}.{kind}"
-    files[name] = _edit(files[name], old, new)
-    edited = dict(files)
+    edited = _break_unpaired(files, BROKEN_SLICE_ORIGIN[case])
     assert slice_origin.apply(files, both_neurons[1], {}) == [f"{NEURON}: {_ORIGIN_NOTE}"]  # the paired one only
     assert files[f"{UNPAIRED}.cpp"] == edited[f"{UNPAIRED}.cpp"]
 
