@@ -101,7 +101,35 @@ def test_transformed_neuron_inputs_equal_nestmls_code(manual_stdp_module, tmp_pa
                if labels[variant](json.loads(m.read_text())["label"])]
     # spike_sign in both forms: marked channels (onReceive blocks that ask whether a spike arrived) and
     # unmarked ones (iaf_psc_alpha_neuron, whose spikes only feed kernels)
-    assert any({"input_buffer", "update_invariants", "spike_port_table", "spike_sign", "slice_origin"} <= set(names)
-               for names in applied), applied
+    assert any({"input_buffer", "update_invariants", "spike_port_table", "spike_sign", "slice_origin",
+                "slice_origin_cache"} <= set(names) for names in applied), applied
     if variant != "alpha":  # the currents set to -0.0 stayed -0.0 until an excitatory spike arrived
         assert "-0x0.0p+0" in _exactly(manual["recorded"]["I_syn_exc"])
+
+
+def test_transformed_module_across_kernels_equals_nestmls_code(manual_stdp_module, tmp_path, cache_dir):
+    """Two kernels at different resolutions in one process (tests/networks/reset_network.py), the module
+    loaded throughout: slice_origin_cache's table, filled in the first kernel, must not serve the second.
+    NESTML's unedited code, jitnest (which installs its module again after ResetKernel) and jitnest's
+    transformed module run like NESTML's (the library held loaded) record the same values."""
+    def run(mode: str, module: str, name: str) -> list[dict]:
+        out = tmp_path / f"{name}.json"
+        run_python(NETWORKS / "reset_network.py", mode, module, str(out))
+        return json.loads(out.read_text())
+
+    manual, jit = run("manual", str(manual_stdp_module), "manual"), run("jitnest", "-", "jitnest")
+    manifests = [(path, json.loads(path.read_text())) for path in (cache_dir / "modules").glob("*/manifest.json")]
+    modules = [path.parent / manifest["module_file"] for path, manifest in manifests
+               if manifest["label"] == "iaf_psc_alpha_neuron"
+               and "slice_origin_cache" in {t["name"] for t in manifest.get("transformations") or []}]
+    assert len(modules) == 1, modules
+    transformed = run("manual", str(modules[0]), "transformed")
+
+    for kernel, (resolution, arrival) in enumerate([(0.1, 0.3), (0.05, 0.2)]):
+        # the spike arrives at its time (the kernel's current is first nonzero one step after it)
+        current = manual[kernel]["I_kernel_exc__X__exc_spikes"]
+        first = manual[kernel]["times"][min(i for i, value in enumerate(current) if value != 0.0)]
+        assert first == pytest.approx(arrival + resolution), (kernel, first)
+        assert len(set(manual[kernel]["senders"])) == 4
+    assert _exactly(jit) == _exactly(manual)
+    assert _exactly(transformed) == _exactly(manual)

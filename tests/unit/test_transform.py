@@ -23,6 +23,7 @@ from jitnest.generate.transform import (
     cxx,
     input_buffer,
     slice_origin,
+    slice_origin_cache,
     spike_history,
     spike_port_table,
     spike_sign,
@@ -216,7 +217,7 @@ def test_stage_copies_transformed_files_and_lists_what_it_applied(pair, tmp_path
     applied = transform.stage(directory, tmp_path / "on", models)
     assert [a["name"] for a in applied] == ["trace_propagators", "synapse_scratch", "synapse_shared_parameters",
                                             "input_buffer", "update_invariants", "spike_port_table", "spike_sign",
-                                            "spike_history", "archiving_base", "slice_origin"]
+                                            "spike_history", "archiving_base", "slice_origin", "slice_origin_cache"]
     assert (tmp_path / "on" / f"{NEURON}.cpp").read_text() != (directory / f"{NEURON}.cpp").read_text()
     key_on = transform.identity()
 
@@ -227,11 +228,11 @@ def test_stage_copies_transformed_files_and_lists_what_it_applied(pair, tmp_path
         assert path.read_bytes() == (directory / path.name).read_bytes()
 
     monkeypatch.setenv("JITNEST_TRANSFORM",
-                       "slice_origin,spike_history,archiving_base,spike_sign,spike_port_table,update_invariants,"
-                       "input_buffer,synapse_shared_parameters,synapse_scratch,trace_propagators")
+                       "slice_origin_cache,slice_origin,spike_history,archiving_base,spike_sign,spike_port_table,"
+                       "update_invariants,input_buffer,synapse_shared_parameters,synapse_scratch,trace_propagators")
     assert transform.enabled() == ("trace_propagators", "synapse_scratch", "synapse_shared_parameters", "input_buffer",
                                    "update_invariants", "spike_port_table", "spike_sign", "spike_history",
-                                   "archiving_base", "slice_origin")
+                                   "archiving_base", "slice_origin", "slice_origin_cache")
     assert transform.identity() == key_on
     monkeypatch.setenv("JITNEST_TRANSFORM", "trace_propagators")
     assert transform.identity() != key_on
@@ -801,3 +802,66 @@ def test_slice_origin_breaking_a_precondition_is_left_as_nestml_wrote_it(both_ne
     assert slice_origin.apply(files, both_neurons[1], {}) == [f"{NEURON}: {_ORIGIN_NOTE}"]  # the paired one only
     assert files[f"{UNPAIRED}.cpp"] == edited[f"{UNPAIRED}.cpp"]
 
+
+
+_SLOT_ORIGIN = re.compile(r"\be\.get_rel_delivery_steps\(\s*nest::kernel\(\)\.simulation_manager\."
+                          r"get_slice_origin\(\)\s*\)")
+_TABLE_NOTE = "handler call(s) read the slice origin's steps from a per-thread table"
+
+
+@needs_generation
+def test_slice_origin_cache_serves_every_handler(both_neurons) -> None:
+    files = _files(both_neurons)
+    original = dict(files)
+    calls = {neuron: len(_SLOT_ORIGIN.findall(files[f"{neuron}.cpp"])) for neuron in (NEURON, UNPAIRED)}
+    assert all(count >= 3 for count in calls.values()), calls  # two per spike, one per current (NESTML's)
+    assert sorted(slice_origin_cache.apply(files, both_neurons[1], {})) == sorted(
+        f"{n}: {calls[n]} {_TABLE_NOTE}" for n in (NEURON, UNPAIRED))
+    for neuron in (NEURON, UNPAIRED):
+        source = files[f"{neuron}.cpp"]
+        code = cxx.code_only(source)
+        handlers = cxx.find_functions(code, rf"\bvoid\s+{neuron}::handle\(\s*nest::\w+Event\s*&\s*e\s*\)")
+        assert not any("get_rel_delivery_steps" in h.body(code) for h in handlers)
+        # NEST's call remains only in the emitted function, for another NEST than 3.10.0
+        assert len(_SLOT_ORIGIN.findall(code)) == 1
+        assert "if constexpr ( jitnest_is_nest_3_10_0( NEST_VERSION ) )" in code
+        assert sum(h.body(code).count("jitnest_slice_origin::rel_delivery_steps( e, get_thread() )")
+                   for h in handlers) == calls[neuron]
+        # the table and its function follow the neuron's header, once
+        assert source.count("#define JITNEST_SLICE_ORIGIN_CACHE") == 1
+        assert source.index(f'#include "{neuron}.h"') < source.index("namespace jitnest_slice_origin")
+        hook = cxx.only_function(code, rf"\bvoid\s+{neuron}::pre_run_hook\(\s*\)")
+        assert hook.body(code).lstrip().startswith("jitnest_slice_origin::forget( get_thread() );")
+        assert files[f"{neuron}.h"] == original[f"{neuron}.h"]
+    assert slice_origin_cache.apply(files, both_neurons[1], {}) == []  # once
+
+
+_HOOK = "::pre_run_hook()\n"
+BROKEN_SLICE_ORIGIN_CACHE: dict[str, tuple[str, str, str]] = {
+    "no pre_run_hook to forget the table in": ("cpp", f"void {UNPAIRED}{_HOOK}", f"void {UNPAIRED}::pre_run_hook_()\n"),
+    "the neuron's header not on a line of its own": ("cpp", f'#include "{UNPAIRED}.h"',
+                                                      f'#include "{UNPAIRED}.h" // with a comment'),
+}
+
+
+@needs_generation
+@pytest.mark.parametrize("case", sorted(BROKEN_SLICE_ORIGIN_CACHE))
+def test_slice_origin_cache_breaking_a_precondition_is_left_as_nestml_wrote_it(both_neurons, case: str) -> None:
+    files = _files(both_neurons)
+    edited = _break_unpaired(files, BROKEN_SLICE_ORIGIN_CACHE[case])
+    assert [note.split(":")[0] for note in slice_origin_cache.apply(files, both_neurons[1], {})] == [NEURON]
+    assert files[f"{UNPAIRED}.cpp"] == edited[f"{UNPAIRED}.cpp"]
+
+
+@needs_generation
+def test_slice_origin_cache_leaves_calls_outside_the_handlers(both_neurons) -> None:
+    """Only a handler's ``e`` is an event delivered on the node's thread: the same expression elsewhere
+    (here added to ``update()``) stays as NESTML wrote it."""
+    files = _files(both_neurons)
+    outside = ("    nest::SpikeEvent e;\n"
+               "    e.get_rel_delivery_steps( nest::kernel().simulation_manager.get_slice_origin() );\n")
+    _break_unpaired(files, ("cpp", _UPDATE_START, _UPDATE_START + outside))
+    slice_origin_cache.apply(files, both_neurons[1], {})
+    code = cxx.code_only(files[f"{UNPAIRED}.cpp"])
+    assert outside in files[f"{UNPAIRED}.cpp"]
+    assert len(_SLOT_ORIGIN.findall(code)) == 2  # that one and the emitted function's, for another NEST

@@ -35,6 +35,7 @@ from . import (
     archiving_base,
     input_buffer,
     slice_origin,
+    slice_origin_cache,
     spike_history,
     spike_port_table,
     spike_sign,
@@ -49,7 +50,8 @@ _log = get_logger(__name__)
 # In the order they are applied. A transformation sees the output of the ones before it.
 TRANSFORMATIONS: tuple[ModuleType, ...] = (trace_propagators, synapse_scratch, synapse_shared_parameters,
                                           input_buffer, update_invariants, spike_port_table, spike_sign,
-                                          spike_history, archiving_base, slice_origin)
+                                          spike_history, archiving_base, slice_origin,
+                                          slice_origin_cache)
 NAMES = tuple(t.NAME for t in TRANSFORMATIONS)
 _PACKAGE = Path(__file__).resolve().parent
 

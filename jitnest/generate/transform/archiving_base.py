@@ -172,11 +172,6 @@ private:
 // What is replicated is NEST 3.10.0's ArchivingNode: its members after the bases are n_incoming_, nine
 // doubles and the archive. With another NEST, the neuron keeps ArchivingNode (a choice made here, at
 // compile time, because the generated code does not say which NEST it will be compiled against).
-constexpr bool
-jitnest_is_nest_3_10_0( const char* version, const char* expected = "3.10.0" )
-{
-  return *version == *expected and ( *version == '\\0' or jitnest_is_nest_3_10_0( version + 1, expected + 1 ) );
-}
 using jitnest_ArchivingBase = std::conditional_t< jitnest_is_nest_3_10_0( NEST_VERSION )
     and sizeof( nest::ArchivingNode ) == sizeof( jitnest_ArchivingNodeWithoutArchive ) - 3 * sizeof( double )
         + sizeof( size_t ) + 9 * sizeof( double ) + sizeof( std::deque< nest::histentry > ),
@@ -214,7 +209,7 @@ def rewrite(source: str, header: str, cls: str) -> tuple[str, str] | None:
             return None
     new_header = _renamed(header, header_code)
     new_base = list(base_line.finditer(cxx.code_only(new_header)))[0]
-    new_header = (new_header[:new_base.start()] + _CLASS.lstrip("\n") + "\n"
+    new_header = (new_header[:new_base.start()] + cxx.IS_NEST_3_10_0 + _CLASS.lstrip("\n") + "\n"
                   + f"class {cls} : public {BASE}" + new_header[new_base.end():])
     return _renamed(source, code), new_header
 

@@ -17,6 +17,18 @@ PURE_FUNCTIONS = frozenset({"exp", "expm1", "log", "log10", "log1p", "pow", "sqr
                             "ceil", "min", "max", "erf", "erfc", "tgamma", "lgamma", "hypot"})
 # NEST's mathematical constants (libnestutil/numerics.h: ``const double``), which NESTML writes for e and pi.
 NEST_CONSTANTS = frozenset({"numerics::e", "numerics::pi"})
+# A compile-time test of the NEST a module is compiled against, for code that replicates a part of NEST
+# 3.10.0 and falls back to NEST's own elsewhere (the generated code does not say which NEST it will be
+# compiled against). The include guard lets several transformations and neurons of one module emit it.
+IS_NEST_3_10_0 = """#ifndef JITNEST_IS_NEST_3_10_0
+#define JITNEST_IS_NEST_3_10_0
+constexpr bool
+jitnest_is_nest_3_10_0( const char* version, const char* expected = "3.10.0" )
+{
+  return *version == *expected and ( *version == '\\0' or jitnest_is_nest_3_10_0( version + 1, expected + 1 ) );
+}
+#endif
+"""
 _NUMBER = r"(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
 _TOKEN = re.compile(rf"\s+|(?P<member>\b[PSV]_\.\w+)|(?P<call>\b(?:std::)?(?P<function>\w+)\s*(?=\())"
                     rf"|(?P<number>{_NUMBER})|(?P<name>\b[A-Za-z_]\w*(?:::\w+)*)|(?P<operator>[-+*/(),])")
