@@ -809,12 +809,19 @@ _SLOT_ORIGIN = re.compile(r"\be\.get_rel_delivery_steps\(\s*nest::kernel\(\)\.si
 _TABLE_NOTE = "handler call(s) read the slice origin's steps from a per-thread table"
 
 
+def _with_input_buffer(both_neurons) -> dict[str, str]:
+    """NESTML's files for both neurons with input_buffer applied (slice_origin_cache reads its buffer)."""
+    files = _files(both_neurons)
+    assert len(input_buffer.apply(files, both_neurons[1], {})) == 2
+    return files
+
+
 @needs_generation
 def test_slice_origin_cache_serves_every_handler(both_neurons) -> None:
-    files = _files(both_neurons)
+    files = _with_input_buffer(both_neurons)
     original = dict(files)
     calls = {neuron: len(_SLOT_ORIGIN.findall(files[f"{neuron}.cpp"])) for neuron in (NEURON, UNPAIRED)}
-    assert all(count >= 3 for count in calls.values()), calls  # two per spike, one per current (NESTML's)
+    assert calls == {NEURON: 2, UNPAIRED: 2}  # a spike's slot and a current's
     assert sorted(slice_origin_cache.apply(files, both_neurons[1], {})) == sorted(
         f"{n}: {calls[n]} {_TABLE_NOTE}" for n in (NEURON, UNPAIRED))
     for neuron in (NEURON, UNPAIRED):
@@ -825,8 +832,8 @@ def test_slice_origin_cache_serves_every_handler(both_neurons) -> None:
         # NEST's call remains only in the emitted function, for another NEST than 3.10.0
         assert len(_SLOT_ORIGIN.findall(code)) == 1
         assert "if constexpr ( jitnest_is_nest_3_10_0( NEST_VERSION ) )" in code
-        assert sum(h.body(code).count("jitnest_slice_origin::rel_delivery_steps( e, get_thread() )")
-                   for h in handlers) == calls[neuron]
+        table_call = "jitnest_slice_origin::rel_delivery_steps( e, B_.__jitnest_input_buffer_.thread() )"
+        assert sum(h.body(code).count(table_call) for h in handlers) == calls[neuron]
         # the table and its function follow the neuron's header, once
         assert source.count("#define JITNEST_SLICE_ORIGIN_CACHE") == 1
         assert source.index(f'#include "{neuron}.h"') < source.index("namespace jitnest_slice_origin")
@@ -847,7 +854,7 @@ BROKEN_SLICE_ORIGIN_CACHE: dict[str, tuple[str, str, str]] = {
 @needs_generation
 @pytest.mark.parametrize("case", sorted(BROKEN_SLICE_ORIGIN_CACHE))
 def test_slice_origin_cache_breaking_a_precondition_is_left_as_nestml_wrote_it(both_neurons, case: str) -> None:
-    files = _files(both_neurons)
+    files = _with_input_buffer(both_neurons)
     edited = _break_unpaired(files, BROKEN_SLICE_ORIGIN_CACHE[case])
     assert [note.split(":")[0] for note in slice_origin_cache.apply(files, both_neurons[1], {})] == [NEURON]
     assert files[f"{UNPAIRED}.cpp"] == edited[f"{UNPAIRED}.cpp"]
@@ -857,7 +864,7 @@ def test_slice_origin_cache_breaking_a_precondition_is_left_as_nestml_wrote_it(b
 def test_slice_origin_cache_leaves_calls_outside_the_handlers(both_neurons) -> None:
     """Only a handler's ``e`` is an event delivered on the node's thread: the same expression elsewhere
     (here added to ``update()``) stays as NESTML wrote it."""
-    files = _files(both_neurons)
+    files = _with_input_buffer(both_neurons)
     outside = ("    nest::SpikeEvent e;\n"
                "    e.get_rel_delivery_steps( nest::kernel().simulation_manager.get_slice_origin() );\n")
     _break_unpaired(files, ("cpp", _UPDATE_START, _UPDATE_START + outside))
@@ -865,3 +872,12 @@ def test_slice_origin_cache_leaves_calls_outside_the_handlers(both_neurons) -> N
     code = cxx.code_only(files[f"{UNPAIRED}.cpp"])
     assert outside in files[f"{UNPAIRED}.cpp"]
     assert len(_SLOT_ORIGIN.findall(code)) == 2  # that one and the emitted function's, for another NEST
+
+
+@needs_generation
+def test_slice_origin_cache_needs_the_input_buffer(both_neurons) -> None:
+    """The node's thread is read from input_buffer's buffer: without it, the handlers stay as they are."""
+    files = _files(both_neurons)
+    original = dict(files)
+    assert slice_origin_cache.apply(files, both_neurons[1], {}) == []
+    assert files == original

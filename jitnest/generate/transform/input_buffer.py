@@ -53,6 +53,10 @@ cycle is NESTML's: sized and emptied in ``init_buffers_`` (``clear`` sizes it to
 the ring buffers that NESTML's ``pre_run_hook`` re-created after ``init_buffers_`` emptied the
 vectors), the grid sums zero from construction and zeroed in ``init_buffers_``, and nothing done in
 ``pre_run_hook`` (NESTML's ``resize`` calls change nothing once the vectors have their size).
+``clear`` also records the thread of the node (``get_thread()``, fixed when the node is created), in 4
+bytes beside the slots' address, where ``slice_origin_cache``'s handlers read it without touching
+another part of the node; the buffer is 16 bytes (the slots' address, their number and the thread)
+where a ``std::vector`` took 24.
 (Compiled without ``-ffast-math``, as NESTML's build does: the compiler may not drop ``+ 0.0``.)
 
 Guards (else the neuron is left exactly as NESTML wrote it): each of the six members is declared
@@ -113,7 +117,8 @@ _CLASS = """
 #include <array>
 #include <cstdint>
 #include <cstring>
-#include <vector>
+#include <memory>
+#include <stdexcept>
 
 // jitnest: nest::MultiChannelInputBuffer whose first num_spike_channels channels are spike channels. If
 // marked (a neuron that asks whether a spike arrived), an empty spike channel holds -0.0, not 0.0: it
@@ -154,12 +159,31 @@ public:
     std::fill( buffer_[ slot ].begin(), buffer_[ slot ].begin() + num_spike_channels, empty_spike_channel );
   }
 
+  //! Size the buffer to min + max delay slots, empty it, and record the thread of the node that owns it.
   void
-  clear()
+  clear( const size_t thread )
   {
     const nest::ConnectionManager& connections = nest::kernel().connection_manager;
-    buffer_.resize( connections.get_min_delay() + connections.get_max_delay() );
-    std::fill( buffer_.begin(), buffer_.end(), empty_slot() );
+    const size_t slots = connections.get_min_delay() + connections.get_max_delay();
+    if ( slots > UINT32_MAX or thread > UINT32_MAX )
+    {
+      throw std::length_error( "jitnest_InputBuffer: more slots or threads than it counts" );
+    }
+    if ( slots != slots_ )
+    {
+      buffer_.reset( new std::array< double, num_channels >[ slots ] );
+      slots_ = slots;
+    }
+    std::fill( buffer_.get(), buffer_.get() + slots_, empty_slot() );
+    thread_ = thread;
+  }
+
+  //! The thread of the node that owns the buffer: beside the slots' address, in the part of the node
+  //! that a handler reads anyway (see slice_origin_cache.py).
+  size_t
+  thread() const
+  {
+    return thread_;
   }
 
   //! A marked spike channel's sum as NESTML's ring buffer holds it (0.0 where no spike arrived).
@@ -190,7 +214,10 @@ private:
 
   static constexpr double empty_spike_channel = marked ? -0.0 : 0.0;
 
-  std::vector< std::array< double, num_channels > > buffer_;
+  // 16 bytes (a std::vector took 24): the slots, their number and the owner's thread.
+  std::unique_ptr< std::array< double, num_channels >[] > buffer_;
+  std::uint32_t slots_ = 0;
+  std::uint32_t thread_ = 0;
 };
 #endif
 """
@@ -306,7 +333,7 @@ def _source(source: str, cls: str) -> tuple[str, bool]:
     pre_run = cxx.only_function(edits.code, rf"\bvoid\s+{name}::pre_run_hook\(\s*\)")
     for ring, (size, _) in _RINGS.items():
         clear = edits.one(rf"\bget_{ring}_\(\)\.clear\(\);", init.body_start, init.body_end)[0]
-        edits.replace(clear, f"B_.{BUFFER}.clear();  {_NOTE}" if ring == "spike_inputs" else "")
+        edits.replace(clear, f"B_.{BUFFER}.clear( get_thread() );  {_NOTE}" if ring == "spike_inputs" else "")
         grid = edits.one(rf"\bget_{ring}_grid_sum_\(\)\.clear\(\);", init.body_start, init.body_end)[0]
         edits.replace(grid, "" if ring == _FLAGS else f"B_.{ring}_grid_sum_.fill( 0.0 );")
         for member in (f"{ring}_", f"{ring}_grid_sum_"):
