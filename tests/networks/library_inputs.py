@@ -22,6 +22,8 @@ OTHER_WEIGHT = 4.0
 # terub_gpe_neuron's state diverges under stronger input at this resolution, and its GSL solver then
 # crawls through ever smaller steps.
 WEIGHT = {"terub_gpe_neuron": 0.1}
+# The step current's amplitudes (pA) are scaled by 2 (peaks of 800 and 1800 pA, enough for most
+# conductance-based models to fire), terub_gpe_neuron's by 0.3.
 CURRENT_SCALE = {"terub_gpe_neuron": 0.3}
 WITHOUT_CURRENT_PORT = {"ignore_and_fire_neuron"}
 
