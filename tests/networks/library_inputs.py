@@ -5,13 +5,17 @@ jitnest's code transformations (tests/differential/test_library_transformed.py);
 JITNEST_TRANSFORM=0). Each model gets four nodes: Poisson spikes of either sign into its spike port
 (or positive spikes into each of its receptors, for a model with ``receptor_types``), spikes of weight
 0.0 and -0.0, and a step current, over two ``Simulate`` calls, with a multimeter recording every
-recordable at every step. Writes, per model, the spikes, the recorded values (floats as ``float.hex``:
-``==`` does not tell -0.0 from 0.0) and the transformations jitnest applied to its module.
+recordable at every step. Writes, per model, the spikes and the recorded values (ordered by
+``speed_network.spikes_and_recordings``; floats as ``float.hex``: ``==`` does not tell -0.0 from 0.0)
+and the transformations jitnest applied to its module.
 """
 
 import json
 import sys
 from pathlib import Path
+
+from library_walk import library_neurons
+from speed_network import spikes_and_recordings
 
 import jitnest as nest
 
@@ -28,13 +32,7 @@ CURRENT_SCALE = {"terub_gpe_neuron": 0.3}
 WITHOUT_CURRENT_PORT = {"ignore_and_fire_neuron"}
 
 
-def library_neurons() -> list[str]:
-    folder = Path(sys.prefix) / "models" / "neurons"
-    return sorted(p.stem for p in folder.glob("*.nestml"))
-
-
-def drive(model: str, nodes) -> None:
-    defaults = nest.GetDefaults(model)
+def drive(model: str, defaults: dict, nodes) -> None:
     weight = WEIGHT.get(model, CURRENT_BASED_WEIGHT if "_psc_" in model else OTHER_WEIGHT)
     receptors = defaults.get("receptor_types") or {}
     if receptors:
@@ -65,11 +63,12 @@ def main() -> None:
     models = library_neurons()
     recorders = {}
     for model in models:
+        defaults = nest.GetDefaults(model)
         nodes = nest.Create(model, 4)
-        drive(model, nodes)
+        drive(model, defaults, nodes)
         spikes = nest.Create("spike_recorder")
         nest.Connect(nodes, spikes)
-        keys = sorted(nest.GetDefaults(model)["recordables"])
+        keys = sorted(defaults["recordables"])
         meter = nest.Create("multimeter", params={"record_from": keys, "interval": 0.1})
         nest.Connect(meter, nodes)
         recorders[model] = (spikes, meter, keys)
@@ -82,12 +81,10 @@ def main() -> None:
             transformations[model["source_model"]] = module["transformations"]
     results = {}
     for model, (spikes, meter, keys) in recorders.items():
-        events = spikes.get("events")
-        recorded = meter.get("events")
-        order = sorted(range(len(recorded["times"])), key=lambda i: (recorded["times"][i], recorded["senders"][i]))
+        result = spikes_and_recordings(spikes, meter, keys)
         results[model] = {
-            "spikes": sorted(zip((float(t).hex() for t in events["times"]), (int(s) for s in events["senders"]))),
-            "recorded": {key: [float(recorded[key][i]).hex() for i in order] for key in keys + ["times", "senders"]},
+            "senders": result["senders"], "times": [t.hex() for t in result["times"]],
+            "recorded": {key: [float(v).hex() for v in values] for key, values in result["recorded"].items()},
             "transformations": transformations.get(model),
         }
     Path(sys.argv[1]).write_text(json.dumps(results))
